@@ -1,0 +1,9 @@
+/** Tests are TypeScript, run through ts-jest without type checking (npm test type-checks first). */
+module.exports = {
+  testEnvironment: '<rootDir>/test/environment.js',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  testTimeout: 120000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+};
