@@ -1,2 +1,25 @@
 /** lmk's library API. The CLI (src/cli) is a thin layer over these exports. */
 export * as onnx from './onnx';
+export * as models from './models';
+export { buildNetwork, exportModel, importWeights, loadWeights, initStateDict, listTensors, readSafetensors, writeSafetensors } from './models';
+export type { ModelSpec, StateDict, Layers } from './models';
+export * as heatmaps from './heatmaps';
+export { renderHeatmaps, renderHeatmapsBatch, renderHeatmapsAsync, decodeHeatmaps, decodeHeatmapsBatch, decodeHeatmapsAsync, nativeAvailable } from './heatmaps';
+export type { DecodedLandmarks, DecodeMethod, DecodeOptions, RenderOptions } from './heatmaps';
+export * as io from './io';
+export { readImage, readImageInfo, inspectImage, ImageReadError } from './io';
+export type { DecodedImage, ImageFormat, ImageInfo, ImageInspection, ReadImageOptions } from './io';
+export * as data from './data';
+export { loadDataset, selectFold, toModelInput, toGridPoint, fromGridPoint, resizeToGrid, augment, Random } from './data';
+export type { Dataset, LandmarkItem, MissingItem, FormatName, Point, Grid, LoadDatasetOptions } from './data';
+export * as infer from './infer';
+export { Predictor, prepareImage, openSession, setupCuda } from './infer';
+export type { PredictorOptions, Prediction, PreparedImage, SessionOptions, ExecutionProvider } from './infer';
+export * as evaluation from './eval';
+export { evaluatePredictions, errorTable, summarizeErrors, aggregateSummaries, readPredictions, parsePredictions, summaryToJson } from './eval';
+export type { EvaluationSummary, AggregateSummary, ErrorTable, ProtocolName, Predictions } from './eval';
+export * as study from './study';
+export { studyPlan, runStudy, runCrossValidation, writeStudyReport, writeCrossValidationReport } from './study';
+export type { TrainRunner, Evaluate, TrainRequest, EvaluateRequest, StudyPlan } from './study';
+export { generateSyntheticSet, writeSyntheticCsvDataset } from './demo/synthetic';
+export type { SyntheticCase, SyntheticOptions } from './demo/synthetic';

@@ -39,4 +39,18 @@ export interface Layers {
   batchNorm(x: string, prefix: string, channels: number, options?: BatchNormOptions): string;
   /** Nearest-neighbour upsampling by 2 in H and W (F.interpolate(scale_factor=2, mode='nearest')). */
   upsampleNearest2x(x: string): string;
+  /** Bilinear upsampling by an integer factor with align_corners=True (smp's DeepLabV3 head). */
+  upsampleBilinear(x: string, factor: number): string;
+  /** `pooled` [N, C, 1, 1] repeated over the H and W of `like` (smp's ASPP image pooling: bilinear resize of a 1x1 map). */
+  broadcastSpatial(pooled: string, like: string): string;
+  /**
+   * nn.Dropout(p): identity for inference; in training, zeroes each element with probability p and
+   * scales the rest by 1 / (1 - p). `name` (the module's smp name) seeds its random stream.
+   */
+  dropout(x: string, p: number, name: string): string;
+  /**
+   * Stochastic depth (efficientnet-pytorch's drop_connect): identity for inference; in training,
+   * zeroes whole samples with probability p and scales the rest by 1 / (1 - p).
+   */
+  dropSamples(x: string, p: number, name: string): string;
 }

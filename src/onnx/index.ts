@@ -1,4 +1,4 @@
 export * from './graph';
 export { GraphBuilder, OPSET } from './builder';
 export type { OpOptions, ConvOptions, PoolOptions } from './builder';
-export { serializeModel, parseModel, saveModel } from './serialize';
+export { serializeModel, parseModel, saveModel, readModelMetadata } from './serialize';

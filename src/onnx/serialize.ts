@@ -1,6 +1,10 @@
 import { AttributeValue, DataType, Dim, Graph, Initializer, Model, Node, TensorData, TensorValue, ValueInfo } from './graph';
+import * as protobuf from 'protobufjs';
 import { DATA_TYPE_CODES, ModelProto } from './proto';
 import { writeFileAtomic } from '../util/fs';
+
+/** ModelProto.metadata_props. */
+const METADATA_PROPS_FIELD = 14;
 
 /** ONNX IR version 8 goes with opset 17. */
 const IR_VERSION = 8;
@@ -164,4 +168,25 @@ export function parseModel(bytes: Uint8Array): Model {
   };
   const metadata = Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key, p.value]));
   return { graph, opset, producerName: m.producerName, producerVersion: m.producerVersion, metadata };
+}
+
+/**
+ * The model's metadata_props without decoding its graph: a scan of the top-level fields that skips
+ * the (large) graph field, so reading a 160 MB model's metadata costs no parse of its weights.
+ */
+export function readModelMetadata(bytes: Uint8Array): Record<string, string> {
+  const reader = protobuf.Reader.create(bytes);
+  const entry = ModelProto.lookupType('onnx.StringStringEntryProto');
+  const metadata: Record<string, string> = {};
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    if (field === METADATA_PROPS_FIELD && (tag & 7) === 2) {
+      const e = entry.decode(reader.bytes()) as unknown as { key: string; value: string };
+      metadata[e.key] = e.value;
+    } else {
+      reader.skipType(tag & 7);
+    }
+  }
+  return metadata;
 }

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, parseModel, serializeModel, attr } from '../../src/onnx';
+import { GraphBuilder, parseModel, readModelMetadata, serializeModel, attr } from '../../src/onnx';
 
 async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(bytes);
@@ -57,5 +57,15 @@ describe('GraphBuilder', () => {
 
   test('parseModel refuses bytes that are not a model', () => {
     expect(() => parseModel(new Uint8Array([1, 2, 3, 4, 5]))).toThrow();
+  });
+});
+
+describe('readModelMetadata', () => {
+  test('reads metadata_props without decoding the graph, and finds none where there are none', () => {
+    const g = new GraphBuilder('m');
+    g.initializer('big', { dataType: 'float32', dims: [1000], data: new Float32Array(1000).fill(3) });
+    g.output(g.relu(g.input('x', 'float32', [1])), 'y');
+    expect(readModelMetadata(serializeModel(g.build({ 'lmk.arch': 'unet', 'lmk.classes': '19' })))).toEqual({ 'lmk.arch': 'unet', 'lmk.classes': '19' });
+    expect(readModelMetadata(serializeModel(g.build()))).toEqual({});
   });
 });

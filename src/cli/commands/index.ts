@@ -1,4 +1,23 @@
 import { CommandModule } from 'yargs';
+import { setupCommand } from './setup';
+import { exportCommand } from './export';
+import { datasetCommand } from './dataset';
+import { inspectCommand } from './inspect';
+import { trainCommand } from './train';
+import { predictCommand } from './predict';
+import { evalCommand } from './eval';
+import { cvCommand } from './cv';
+import { studyCommand } from './study';
 
 /** Every `lmk` subcommand, one module each under this folder. */
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [
+  setupCommand,
+  exportCommand,
+  datasetCommand,
+  inspectCommand,
+  trainCommand,
+  predictCommand,
+  evalCommand,
+  cvCommand,
+  studyCommand,
+];

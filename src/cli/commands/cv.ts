@@ -1,0 +1,52 @@
+import { Argv, CommandModule } from 'yargs';
+import { FormatName, FORMATS } from '../../data';
+import { aggregateToText } from '../../eval';
+import { predictorEvaluate, runCrossValidation, trainerRunner, writeCrossValidationReport } from '../../study';
+import { UsageError } from '../errors';
+import { parseInit, studyProgress, StudyTrainArgs, validateStudyTrainArgs, withStudyTrainOptions } from './study-options';
+
+interface CvArgs extends StudyTrainArgs {
+  format: string;
+  root: string;
+  folds: number;
+  height?: number;
+  width?: number;
+}
+
+export const cvCommand: CommandModule<object, CvArgs> = {
+  command: 'cv',
+  describe: 'k-fold cross-validation on the training split (the paper\'s Table 1): train per fold, score the held-out fold, mean and std',
+  builder: (y: Argv) => withStudyTrainOptions(
+    y
+      .option('format', { type: 'string', choices: FORMATS, demandOption: true, describe: 'data set layout' })
+      .option('root', { type: 'string', demandOption: true, describe: 'data set folder' })
+      .option('folds', { type: 'number', default: 5, describe: 'number of folds' })
+      .option('height', { type: 'number', describe: "grid height (default: the format's)" })
+      .option('width', { type: 'number', describe: "grid width (default: the format's)" }),
+    'lmk-cv',
+  )
+    .example('$0 cv --format isbi2015 --root data/isbi2015 --init imagenet:vgg19.safetensors --out cv-head', 'Table 1 for the head')
+    .example('$0 cv --format csv --root my-set --init scratch --steps 200 --width-multiplier 0.25', 'a quick CPU run') as unknown as Argv<CvArgs>,
+  handler: async (args) => {
+    const settings = validateStudyTrainArgs(args);
+    if (!(Number.isInteger(args.folds) && args.folds >= 2)) throw new UsageError(`--folds must be a whole number of at least 2, got ${args.folds}`);
+    if ((args.height === undefined) !== (args.width === undefined)) throw new UsageError('--height and --width go together');
+    for (const [flag, v] of [['height', args.height], ['width', args.width]] as const) {
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${flag} must be a positive whole number, got ${v}`);
+    }
+    if (args.height !== undefined) settings.grid = { height: args.height, width: args.width as number };
+    const { init, weights } = parseInit(args.init);
+    const progress = studyProgress('lmk cv', args.quiet);
+    let result;
+    try {
+      result = await runCrossValidation({
+        outDir: args.out, format: args.format as FormatName, root: args.root, folds: args.folds, init, imagenetWeights: weights, seed: args.seed,
+        train: trainerRunner(settings, progress.hooks), evaluate: predictorEvaluate('physical', args.threads), onEvent: progress.onEvent,
+      });
+    } finally {
+      progress.dispose();
+    }
+    const report = await writeCrossValidationReport(args.out, args.format, result, { overlays: args.overlays });
+    process.stdout.write(`${aggregateToText(result.aggregate)}report: ${report}\n`);
+  },
+};

@@ -1,0 +1,78 @@
+import { existsSync } from 'fs';
+import { SingleBar } from 'cli-progress';
+import { Argv, CommandModule } from 'yargs';
+import { FormatName, FORMATS, loadDataset, SplitSelection } from '../../data';
+import { evaluatePredictions, PROTOCOLS, ProtocolName, readPredictions, summaryToJson, summaryToText } from '../../eval';
+import { predictItems } from '../../study/predict-items';
+import { UsageError } from '../errors';
+
+interface EvalArgs {
+  format: string;
+  root: string;
+  predictions?: string;
+  model?: string;
+  split: string;
+  protocol: string;
+  thresholds?: string;
+  threads?: number;
+  json: boolean;
+}
+
+const EVAL_SPLITS = ['train', 'test', 'all'];
+
+function parseThresholds(text: string): number[] {
+  const values = text.split(',').map((t) => Number(t.trim()));
+  if (values.length === 0 || values.some((v) => !(v > 0) || !Number.isFinite(v))) throw new UsageError(`--thresholds must be positive numbers separated by commas, got '${text}'`);
+  return values;
+}
+
+export const evalCommand: CommandModule<object, EvalArgs> = {
+  command: 'eval',
+  describe: 'Score landmark predictions against a data set: MRE (with std) and SDR, overall and per landmark',
+  builder: (y: Argv) => y
+    .option('format', { type: 'string', choices: FORMATS, demandOption: true, describe: 'data set layout' })
+    .option('root', { type: 'string', demandOption: true, describe: 'data set folder' })
+    .option('predictions', { type: 'string', describe: 'JSONL, one line per image: {"id": ..., "landmarks": [[x, y], ...]} in original pixels' })
+    .option('model', { type: 'string', describe: 'an .onnx model (lmk train / lmk export) to predict the split with' })
+    .option('split', { type: 'string', choices: EVAL_SPLITS, default: 'test', describe: 'which published split to score' })
+    .option('protocol', { type: 'string', choices: PROTOCOLS, default: 'physical', describe: 'physical: sub-pixel errors in mm (chest: px of the 512x512 grid); gu2net: GU2Net\'s rounded-grid computation' })
+    .option('thresholds', { type: 'string', describe: 'SDR thresholds, comma-separated (default: head 2,2.5,3,4 mm; hand 2,4,10 mm; chest 3,6,9 px)' })
+    .option('threads', { type: 'number', describe: 'ONNX Runtime threads with --model' })
+    .option('json', { type: 'boolean', default: false, describe: 'print {"n_images", "mre": {"value", "unit", "std"}, "sdr": {"2": pct, ...}, "per_landmark": [...]}' })
+    .check((args) => {
+      if ((args.predictions === undefined) === (args.model === undefined)) throw new UsageError('give exactly one of --predictions and --model');
+      return true;
+    })
+    .example('$0 eval --format isbi2015 --root data/isbi2015 --predictions preds.jsonl', 'physical protocol on the test split')
+    .example('$0 eval --format hand-dha --root data/hand --model hand.onnx --protocol gu2net --json', 'predict, then score as GU2Net does') as unknown as Argv<EvalArgs>,
+  handler: async (args) => {
+    const thresholds = args.thresholds !== undefined ? parseThresholds(args.thresholds) : undefined;
+    for (const [flag, file] of [['predictions', args.predictions], ['model', args.model]] as const) {
+      if (file !== undefined && !existsSync(file)) throw new UsageError(`--${flag} ${file}: no such file`);
+    }
+    if (args.threads !== undefined && !(Number.isInteger(args.threads) && args.threads >= 1)) throw new UsageError(`--threads must be a positive whole number, got ${args.threads}`);
+    const dataset = await loadDataset({ format: args.format as FormatName, root: args.root, split: args.split as SplitSelection });
+    if (dataset.items.length === 0) throw new Error(`${args.root}: no ${args.split} items with both annotations and an image`);
+    let predictions;
+    if (args.predictions !== undefined) {
+      predictions = readPredictions(args.predictions);
+    } else {
+      const bar = !args.json && process.stderr.isTTY ? new SingleBar({ format: 'predict |{bar}| {value}/{total} images | {eta_formatted} left', stream: process.stderr, hideCursor: true }) : undefined;
+      bar?.start(dataset.items.length, 0);
+      try {
+        const records = await predictItems(args.model as string, dataset.items, { threads: args.threads, onItem: (done) => bar?.update(done) });
+        predictions = new Map(records.map((r) => [r.id, r.landmarks]));
+      } finally {
+        bar?.stop();
+      }
+    }
+    let summary;
+    try {
+      summary = evaluatePredictions(dataset, predictions, { protocol: args.protocol as ProtocolName, thresholds });
+    } catch (err) {
+      throw new Error(`${args.predictions ?? args.model}: ${(err as Error).message}`);
+    }
+    if (dataset.missing.length > 0 && !args.json) process.stderr.write(`lmk eval: ${dataset.missing.length} item(s) of ${args.root} unusable and not scored (first: ${dataset.missing[0].id}: ${dataset.missing[0].reason})\n`);
+    process.stdout.write(args.json ? summaryToJson(summary) : summaryToText(summary));
+  },
+};

@@ -1,0 +1,112 @@
+import { existsSync } from 'fs';
+import { SingleBar } from 'cli-progress';
+import { Argv } from 'yargs';
+import type { TrainHooks } from '../../train/loop';
+import type { RunEvent, StudyInit, StudyTrainSettings } from '../../study';
+import { UsageError } from '../errors';
+
+/** Options `lmk cv` and `lmk study` share: initialisation, training settings, reports. */
+export interface StudyTrainArgs {
+  init?: string;
+  out: string;
+  epochs?: number;
+  steps?: number;
+  lr: number;
+  batch: number;
+  sigma: number;
+  'width-multiplier': number;
+  'val-fraction': number;
+  seed: number;
+  threads?: number;
+  overlays: number;
+  quiet: boolean;
+}
+
+export function withStudyTrainOptions<T>(y: Argv<T>, defaultOut: string): Argv<T & StudyTrainArgs> {
+  return y
+    .option('init', { type: 'string', describe: "'imagenet:FILE' (ImageNet VGG19 .safetensors, torchvision/timm) or 'scratch' (random initialisation)" })
+    .option('out', { type: 'string', default: defaultOut, describe: 'folder for the runs (one subfolder each) and the report; rerunning resumes' })
+    .option('epochs', { type: 'number', describe: 'epochs per training run (default 200)' })
+    .option('steps', { type: 'number', describe: 'optimizer steps per training run, instead of --epochs' })
+    .option('lr', { type: 'number', default: 1e-4, describe: 'learning rate' })
+    .option('batch', { type: 'number', default: 2, describe: 'batch size' })
+    .option('sigma', { type: 'number', default: 2, describe: 'target Gaussian sigma in grid pixels' })
+    .option('width-multiplier', { type: 'number', default: 1, describe: 'scale every channel count (0, 1]: small models for CPUs' })
+    .option('val-fraction', { type: 'number', default: 0.1, describe: 'fraction of each training set held out for the schedule and early stopping' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of every run' })
+    .option('threads', { type: 'number', describe: 'ONNX Runtime threads' })
+    .option('overlays', { type: 'number', default: 4, describe: 'overlay images per reported run (0: none)' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar' }) as unknown as Argv<T & StudyTrainArgs>;
+}
+
+/** 'scratch' or 'imagenet:FILE'; `allowBareImagenet` accepts 'imagenet' alone (for --plan, which trains nothing). */
+export function parseInit(value: string | undefined, allowBareImagenet = false): { init: StudyInit; weights?: string } {
+  if (value === undefined) throw new UsageError("give --init imagenet:FILE (ImageNet VGG19 weights) or --init scratch");
+  if (value === 'scratch') return { init: 'scratch' };
+  if (value === 'imagenet' && allowBareImagenet) return { init: 'imagenet' };
+  const m = /^imagenet:(.+)$/.exec(value);
+  if (!m) throw new UsageError(`--init must be 'imagenet:FILE' or 'scratch', got '${value}'`);
+  if (!existsSync(m[1])) throw new UsageError(`--init imagenet:${m[1]}: no such file`);
+  return { init: 'imagenet', weights: m[1] };
+}
+
+export function validateStudyTrainArgs(args: StudyTrainArgs): StudyTrainSettings {
+  const positiveInt = (v: number | undefined, flag: string): void => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${flag} must be a positive whole number, got ${v}`);
+  };
+  positiveInt(args.epochs, 'epochs');
+  positiveInt(args.steps, 'steps');
+  positiveInt(args.batch, 'batch');
+  positiveInt(args.threads, 'threads');
+  if (args.epochs !== undefined && args.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
+  if (!(args.lr > 0)) throw new UsageError(`--lr must be a positive number, got ${args.lr}`);
+  if (!(args.sigma > 0)) throw new UsageError(`--sigma must be a positive number, got ${args.sigma}`);
+  if (!(args['width-multiplier'] > 0 && args['width-multiplier'] <= 1)) throw new UsageError(`--width-multiplier must be in (0, 1], got ${args['width-multiplier']}`);
+  if (!(args['val-fraction'] >= 0 && args['val-fraction'] < 1)) throw new UsageError(`--val-fraction must be in [0, 1), got ${args['val-fraction']}`);
+  if (!(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff)) throw new UsageError(`--seed must be a whole number in [0, 4294967295], got ${args.seed}`);
+  if (!(Number.isInteger(args.overlays) && args.overlays >= 0)) throw new UsageError(`--overlays must be a whole number >= 0, got ${args.overlays}`);
+  return {
+    epochs: args.epochs, steps: args.steps, lr: args.lr, batch: args.batch, sigma: args.sigma,
+    widthMultiplier: args['width-multiplier'], valFraction: args['val-fraction'], threads: args.threads,
+  };
+}
+
+/**
+ * A progress bar over the steps of the current run, labelled with the run and its place in the
+ * sequence, and a signal that stops training after the current step on SIGINT/SIGTERM (with a
+ * checkpoint, so that rerunning the command resumes).
+ */
+export function studyProgress(program: string, quiet: boolean): { hooks: (runId: string) => TrainHooks; onEvent: (e: RunEvent) => void; dispose: () => void } {
+  const controller = new AbortController();
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
+    stopping = true;
+    process.stderr.write(`\n${program}: ${signal}: stopping after this step (again to quit at once); rerun to resume\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const bar = quiet || !process.stderr.isTTY ? undefined : new SingleBar({ format: '{run} |{bar}| step {value}/{total} | loss {loss} | {eta_formatted} left', stream: process.stderr, hideCursor: true, etaBuffer: 20 });
+  let run = '';
+  const say = (line: string): void => { if (!quiet) process.stderr.write(`${line}\n`); };
+  return {
+    onEvent: (e) => {
+      run = `run ${e.index + 1}/${e.total} ${e.runId}`;
+      if (e.state === 'skipped') say(`${run}: finished earlier, skipped`);
+      if (e.state === 'training') say(`${run}: training`);
+      if (e.state === 'evaluating') { bar?.stop(); say(`${run}: evaluating`); }
+      if (e.state === 'finished') say(`${run}: finished`);
+    },
+    hooks: () => ({
+      signal: controller.signal,
+      onStart: ({ startStep, totalSteps }) => bar?.start(totalSteps, startStep, { run, loss: '-' }),
+      onStep: ({ step, loss }) => bar?.update(step, { run, loss: loss.toPrecision(4) }),
+    }),
+    dispose: () => {
+      bar?.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

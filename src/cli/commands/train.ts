@@ -1,0 +1,218 @@
+import { existsSync } from 'fs';
+import { resolve } from 'path';
+import { SingleBar } from 'cli-progress';
+import { Argv, CommandModule } from 'yargs';
+import { DEFAULT_GRIDS, FORMATS, FormatName, LandmarkItem, loadDataset, Random } from '../../data';
+import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../../models';
+import { derivedSeed } from '../../models/random';
+import { DEFAULT_PLATEAU } from '../../train/schedule';
+import { LOSSES, LossName } from '../../train/step-graph';
+import { train, TrainOptions, TrainResult } from '../../train/loop';
+import { UsageError } from '../errors';
+
+interface TrainArgs {
+  format: string;
+  root: string;
+  arch: string;
+  encoder: string;
+  classes?: number;
+  'width-multiplier': number;
+  height?: number;
+  width?: number;
+  sigma: number;
+  loss: string;
+  optimizer: string;
+  lr: number;
+  'weight-decay': number;
+  batch: number;
+  epochs?: number;
+  steps?: number;
+  'init-weights'?: string;
+  augment: boolean;
+  shuffle: boolean;
+  'val-fraction': number;
+  folds?: number;
+  fold?: number;
+  seed: number;
+  'plateau-patience': number;
+  'plateau-factor': number;
+  'early-stopping': number;
+  'checkpoint-every': number;
+  log?: string;
+  save?: string;
+  export?: string;
+  out: string;
+  resume: boolean;
+  threads?: number;
+  workers: number;
+  quiet: boolean;
+}
+
+const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Training and validation items: a seeded fraction held out, or fold `fold` of `folds`. */
+function splitItems(items: LandmarkItem[], args: TrainArgs): { train: LandmarkItem[]; validation: LandmarkItem[] } {
+  if (args.folds !== undefined) return { train: items, validation: [] };
+  const count = Math.round(items.length * args['val-fraction']);
+  const held = new Set(new Random(derivedSeed(args.seed, 'validation')).permutation(items.length).slice(0, count));
+  return { train: items.filter((_, i) => !held.has(i)), validation: items.filter((_, i) => held.has(i)) };
+}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new UsageError(message);
+}
+
+function validateArgs(args: TrainArgs): void {
+  const positiveInt = (v: number | undefined, flag: string) => check(v === undefined || (Number.isInteger(v) && v >= 1), `--${flag} must be a positive whole number, got ${v}`);
+  positiveInt(args.classes, 'classes');
+  positiveInt(args.height, 'height');
+  positiveInt(args.width, 'width');
+  positiveInt(args.batch, 'batch');
+  positiveInt(args.epochs, 'epochs');
+  positiveInt(args.steps, 'steps');
+  positiveInt(args.threads, 'threads');
+  check((args.height === undefined) === (args.width === undefined), '--height and --width go together');
+  check(args.epochs === undefined || args.steps === undefined, 'give --epochs or --steps, not both');
+  check(args.sigma > 0 && Number.isFinite(args.sigma), `--sigma must be a positive number, got ${args.sigma}`);
+  check(args.lr > 0 && Number.isFinite(args.lr), `--lr must be a positive number, got ${args.lr}`);
+  check(args['weight-decay'] >= 0, `--weight-decay must be >= 0, got ${args['weight-decay']}`);
+  check(args['val-fraction'] >= 0 && args['val-fraction'] < 1, `--val-fraction must be in [0, 1), got ${args['val-fraction']}`);
+  check((args.folds === undefined) === (args.fold === undefined), '--folds and --fold go together');
+  check(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff, `--seed must be a whole number in [0, 4294967295], got ${args.seed}`);
+  check(Number.isInteger(args['plateau-patience']) && args['plateau-patience'] >= 0, `--plateau-patience must be a whole number >= 0, got ${args['plateau-patience']}`);
+  check(args['plateau-factor'] > 0 && args['plateau-factor'] < 1, `--plateau-factor must be in (0, 1), got ${args['plateau-factor']}`);
+  positiveInt(args['early-stopping'], 'early-stopping');
+  check(Number.isInteger(args['checkpoint-every']) && args['checkpoint-every'] >= 0, `--checkpoint-every must be a whole number >= 0, got ${args['checkpoint-every']}`);
+  check(Number.isInteger(args.workers) && args.workers >= 0, `--workers must be a whole number >= 0, got ${args.workers}`);
+  check(!args['init-weights'] || existsSync(args['init-weights']), `--init-weights ${args['init-weights']}: no such file`);
+  check(!(args.resume && args['init-weights']), '--resume continues from OUT/checkpoint.safetensors: leave out --init-weights');
+}
+
+/** Progress bar with loss and time left, on stderr; none with --quiet or when stderr is not a terminal. */
+function progress(quiet: boolean) {
+  if (quiet || !process.stderr.isTTY) return undefined;
+  return new SingleBar({
+    format: 'train |{bar}| step {value}/{total} | epoch {epoch} | loss {loss} | lr {lr} | {eta_formatted} left',
+    stream: process.stderr,
+    hideCursor: true,
+    etaBuffer: 20,
+  });
+}
+
+function report(result: TrainResult, quiet: boolean): void {
+  if (result.status === 'interrupted') {
+    process.stderr.write(`lmk train: interrupted after step ${result.steps}; checkpoint ${result.checkpoint} saved, continue with --resume\n`);
+    return;
+  }
+  if (quiet) return;
+  const how = result.status === 'early-stopped' ? 'stopped early' : 'finished';
+  const best = result.bestEpoch !== undefined ? `; best validation loss ${result.bestValidationLoss!.toPrecision(4)} at epoch ${result.bestEpoch}` : '';
+  console.log(`${how} after ${result.steps} steps (${result.epochs} epochs), last loss ${result.lastLoss?.toPrecision(4) ?? '-'}${best}`);
+  console.log(`wrote ${result.modelFile} and ${result.onnxFile}`);
+}
+
+export const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'Train a landmark model (U-Net++/U-Net, VGG19 encoder) on a data set, on the CPU',
+  builder: (y: Argv) => y
+    .option('format', { type: 'string', choices: FORMATS, demandOption: true, describe: 'data set layout' })
+    .option('root', { type: 'string', demandOption: true, describe: 'data set folder' })
+    .option('arch', { type: 'string', choices: ARCHS, default: 'unetplusplus', describe: 'decoder architecture (smp layout)' })
+    .option('encoder', { type: 'string', choices: Object.keys(ENCODERS), default: 'vgg19', describe: 'encoder' })
+    .option('classes', { type: 'number', describe: 'number of landmarks (default: the data set\'s)' })
+    .option('width-multiplier', { type: 'number', default: 1, describe: 'scale every channel count (0, 1]: small models for CPUs' })
+    .option('height', { type: 'number', describe: 'grid height (default: the format\'s)' })
+    .option('width', { type: 'number', describe: 'grid width (default: the format\'s)' })
+    .option('sigma', { type: 'number', default: 2, describe: 'target Gaussian sigma in grid pixels' })
+    .option('loss', { type: 'string', choices: LOSSES, default: 'mse', describe: 'loss over the heatmaps' })
+    .option('optimizer', { type: 'string', choices: ['adam'], default: 'adam', describe: 'optimizer (Adam, PyTorch defaults)' })
+    .option('lr', { type: 'number', default: 1e-4, describe: 'learning rate' })
+    .option('weight-decay', { type: 'number', default: 0, describe: 'Adam L2 weight decay' })
+    .option('batch', { type: 'number', default: 2, describe: 'batch size' })
+    .option('epochs', { type: 'number', describe: 'epochs (default 200)' })
+    .option('steps', { type: 'number', describe: 'optimizer steps, instead of --epochs' })
+    .option('init-weights', { type: 'string', describe: '.safetensors to start from: smp state dict, ImageNet VGG19 (torchvision/timm), or an lmk run (new head when the landmark count differs)' })
+    .option('augment', { type: 'boolean', default: true, describe: 'random affine and intensity augmentation (--no-augment)' })
+    .option('shuffle', { type: 'boolean', default: true, describe: 'reshuffle every epoch (--no-shuffle: file order)' })
+    .option('val-fraction', { type: 'number', default: 0.1, describe: 'fraction of the training split held out for validation' })
+    .option('folds', { type: 'number', describe: 'k-fold cross-validation over the training split (with --fold)' })
+    .option('fold', { type: 'number', describe: 'the held-out fold, 0 to folds-1' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of initialisation, validation split, data order and augmentation' })
+    .option('plateau-patience', { type: 'number', default: DEFAULT_PLATEAU.patience, describe: 'ReduceLROnPlateau: epochs without improvement before the rate drops' })
+    .option('plateau-factor', { type: 'number', default: DEFAULT_PLATEAU.factor, describe: 'ReduceLROnPlateau: factor of each drop' })
+    .option('early-stopping', { type: 'number', default: 20, describe: 'stop after this many epochs without validation improvement' })
+    .option('checkpoint-every', { type: 'number', default: 0, describe: 'also checkpoint every N steps (0: at epoch ends)' })
+    .option('log', { type: 'string', describe: 'JSONL log: {"step", "loss"} per step, training/validation loss and lr per epoch' })
+    .option('save', { type: 'string', describe: 'final weights .safetensors (default OUT/model.safetensors)' })
+    .option('export', { type: 'string', describe: 'final .onnx model (default OUT/model.onnx)' })
+    .option('out', { type: 'string', default: 'lmk-run', describe: 'run folder: checkpoint, best and final model' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' })
+    .option('threads', { type: 'number', describe: 'ONNX Runtime threads (default: one per core)' })
+    .option('workers', { type: 'number', default: 1, describe: 'batch-assembly worker threads' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or summary' })
+    .example('$0 train --format isbi2015 --root data/isbi2015 --arch unetplusplus --classes 19 --height 512 --width 416 --epochs 200', 'the paper\'s setting')
+    .example('$0 train --format csv --root my-set --no-shuffle --no-augment --val-fraction 0 --steps 10 --lr 1e-3', 'a short deterministic run') as unknown as Argv<TrainArgs>,
+  handler: async (args) => {
+    validateArgs(args);
+    const format = args.format as FormatName;
+    // The published training split (csv: every row without a 'test' split); test items are never trained on.
+    const dataset = await loadDataset({ format, root: args.root, split: 'train', folds: args.folds, fold: args.fold });
+    const grid = args.height !== undefined ? { height: args.height, width: args.width! } : DEFAULT_GRIDS[format];
+    const classes = args.classes ?? dataset.landmarkCount;
+    check(classes === dataset.landmarkCount, `--classes ${classes}: ${args.root} has ${dataset.landmarkCount} landmarks per image`);
+    const spec: ModelSpec = { arch: args.arch as ModelSpec['arch'], encoder: args.encoder as ModelSpec['encoder'], classes, inChannels: 3, widthMultiplier: args['width-multiplier'] };
+    try {
+      resolveSpec(spec, 'lmk train');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (dataset.missing.length && !args.quiet) process.stderr.write(`lmk train: ${dataset.missing.length} item(s) skipped (first: ${dataset.missing[0].id}: ${dataset.missing[0].reason})\n`);
+    let items = splitItems(dataset.items, args);
+    if (args.folds !== undefined) {
+      const held = await loadDataset({ format, root: args.root, split: 'val', folds: args.folds, fold: args.fold });
+      items = { train: dataset.items, validation: held.items };
+    }
+
+    const options: TrainOptions = {
+      spec, train: items.train, validation: items.validation, grid, sigma: args.sigma, loss: args.loss as LossName, lr: args.lr,
+      weightDecay: args['weight-decay'], batch: args.batch, epochs: args.epochs, steps: args.steps, initWeights: args['init-weights'],
+      augment: args.augment, shuffle: args.shuffle, seed: args.seed, outDir: resolve(args.out), resume: args.resume, logFile: args.log,
+      saveFile: args.save, exportFile: args.export, plateau: { patience: args['plateau-patience'], factor: args['plateau-factor'] },
+      earlyStoppingPatience: args['early-stopping'], checkpointEvery: args['checkpoint-every'], threads: args.threads, workers: args.workers,
+    };
+
+    // The first SIGINT/SIGTERM stops after the current step with a checkpoint; a second one exits at once.
+    const controller = new AbortController();
+    let stopSignal: keyof typeof STOP_SIGNALS | undefined;
+    const onSignal = (signal: keyof typeof STOP_SIGNALS) => {
+      if (stopSignal) process.exit(STOP_SIGNALS[signal]);
+      stopSignal = signal;
+      process.stderr.write(`\nlmk train: ${signal}: stopping after this step (again to quit at once)\n`);
+      controller.abort();
+    };
+    for (const s of Object.keys(STOP_SIGNALS) as (keyof typeof STOP_SIGNALS)[]) process.on(s, onSignal);
+
+    const bar = progress(args.quiet);
+    let result: TrainResult;
+    try {
+      result = await train(options, {
+        signal: controller.signal,
+        onStart: ({ startStep, totalSteps }) => bar?.start(totalSteps, startStep, { epoch: '-', loss: '-', lr: '-' }),
+        onStep: (s) => bar?.update(s.step, { epoch: s.epoch, loss: s.loss.toPrecision(4), lr: s.lr.toExponential(1) }),
+        onEpoch: (e) => {
+          if (!bar || e.validationLoss === undefined) return;
+          bar.stop();
+          process.stderr.write(`epoch ${e.epoch}: train loss ${e.trainLoss.toPrecision(4)}, val loss ${e.validationLoss.toPrecision(4)}, `
+            + `val MRE ${e.validationMre!.toFixed(2)} ${e.mreUnit}${e.best ? ' (best)' : ''}; steps ${e.stepSeconds.toFixed(0)} s, `
+            + `waiting for data ${e.dataWaitSeconds.toFixed(1)} s\n`);
+          bar.start(bar.getTotal(), e.step, { epoch: e.epoch, loss: '-', lr: e.lr.toExponential(1) });
+        },
+      });
+    } finally {
+      bar?.stop();
+      for (const s of Object.keys(STOP_SIGNALS) as (keyof typeof STOP_SIGNALS)[]) process.off(s, onSignal);
+    }
+    report(result, args.quiet);
+    if (result.status === 'interrupted' && stopSignal) process.exitCode = STOP_SIGNALS[stopSignal];
+  },
+};

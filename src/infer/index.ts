@@ -1,0 +1,10 @@
+/** Inference with exported models: sessions, execution providers, the Predictor. */
+export { Predictor } from './predictor';
+export type { PredictorOptions, Prediction } from './predictor';
+export { prepareImage } from './prepare';
+export type { PreparedImage, PrepareOptions } from './prepare';
+export { openSession } from './session';
+export type { SessionOptions, OpenedSession, GraphOptimizationLevel } from './session';
+export { setupCuda, cudaProviderStatus, cudaProviderProblem, providerDir, ortVersion } from './providers';
+export type { ExecutionProvider, CudaSource, CudaProviderStatus } from './providers';
+export { paddedSize, padBottomRight, cropTopLeft, NETWORK_STRIDE } from './padding';

@@ -1,0 +1,157 @@
+import { readFileSync } from 'fs';
+import * as ort from 'onnxruntime-node';
+import { readModelMetadata } from '../onnx';
+import { DecodedImage } from '../io';
+import { fromGridPoint, Grid, Point } from '../data';
+import { decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS } from '../heatmaps';
+import { openSession, SessionOptions } from './session';
+import { ExecutionProvider } from './providers';
+import { cropTopLeft, padBottomRight, paddedSize } from './padding';
+import { prepareImage, PreparedImage } from './prepare';
+
+export interface PredictorOptions extends SessionOptions {
+  /** An .onnx file written by `lmk export` or `lmk train`, or its bytes. */
+  model: string | Uint8Array;
+  /** Model grid (h x w). Default: the grid stored in the model (lmk.grid_height/width). */
+  grid?: Grid;
+  /** Default 'soft-argmax'. */
+  decode?: DecodeMethod;
+  /** Sigma of the training targets, sets the decoding window. Default: the model's lmk.sigma, else 2. */
+  sigma?: number;
+  /** Refuse images with more pixels than this (default as sharp's limitInputPixels). */
+  maxPixels?: number;
+}
+
+export interface Prediction {
+  width: number;
+  height: number;
+  /** (x, y) per landmark in pixels of the original image. */
+  landmarks: Point[];
+  /** (x, y) in millimetres from the image origin, when the file states its pixel spacing. */
+  landmarksMm?: Point[];
+  /** Heatmap peak per landmark (about 1 for a confident detection; see heatmaps.DecodedLandmarks). */
+  scores: number[];
+}
+
+function positiveInt(value: unknown, what: string, source: string): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`${source}: ${what} must be a positive integer, got ${String(value)}`);
+  return n;
+}
+
+/**
+ * Landmark prediction with an exported model: read, resize to the model grid, pad to a multiple of 32,
+ * run, crop, decode heatmaps, map back to original pixels. One session; `predict` may be called
+ * concurrently (runs are queued by ONNX Runtime).
+ */
+export class Predictor {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly executionProvider: ExecutionProvider,
+    readonly grid: Grid,
+    readonly classes: number,
+    readonly inChannels: 1 | 3,
+    readonly decodeMethod: DecodeMethod,
+    readonly sigma: number,
+    readonly threads: number | undefined,
+    readonly maxPixels: number | undefined,
+    readonly metadata: Record<string, string>,
+  ) {}
+
+  static async create(o: PredictorOptions): Promise<Predictor> {
+    const source = typeof o.model === 'string' ? o.model : 'model';
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof o.model === 'string' ? readFileSync(o.model) : o.model;
+    } catch (err) {
+      throw new Error(`${source}: cannot read the model: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    let metadata: Record<string, string>;
+    try {
+      metadata = readModelMetadata(bytes);
+    } catch {
+      throw new Error(`${source}: not an ONNX model`);
+    }
+    const decodeMethod = o.decode ?? 'soft-argmax';
+    if (!DECODE_METHODS.includes(decodeMethod)) throw new Error(`decode must be one of ${DECODE_METHODS.join(', ')}, got '${String(decodeMethod)}'`);
+    const grid = o.grid ?? (metadata['lmk.grid_height'] && metadata['lmk.grid_width']
+      ? { height: Number(metadata['lmk.grid_height']), width: Number(metadata['lmk.grid_width']) }
+      : undefined);
+    if (!grid) throw new Error(`${source}: the model does not store its grid (lmk.grid_height/lmk.grid_width); give the grid (--height/--width)`);
+    positiveInt(grid.height, 'grid height', source);
+    positiveInt(grid.width, 'grid width', source);
+    const sigma = o.sigma ?? (metadata['lmk.sigma'] ? Number(metadata['lmk.sigma']) : 2);
+    if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`${source}: sigma must be a positive number, got ${sigma}`);
+    let opened;
+    try {
+      opened = await openSession(bytes, o);
+    } catch (err) {
+      throw new Error(`${source}: ${(err as Error).message}`);
+    }
+    const { session, executionProvider } = opened;
+    if (!session.inputNames.includes('image') || !session.outputNames.includes('heatmaps')) {
+      await session.release();
+      throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
+    }
+    const classes = positiveInt(metadata['lmk.classes'], 'lmk.classes (metadata)', source);
+    const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, sigma, o.threads, o.maxPixels, metadata);
+  }
+
+  /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */
+  prepare(source: string | Uint8Array | DecodedImage): Promise<PreparedImage> {
+    return prepareImage(source, { grid: this.grid, inChannels: this.inChannels, maxPixels: this.maxPixels });
+  }
+
+  /** Runs the network on prepared inputs (one batch); returns each image's heatmaps on the grid (classes x H x W). */
+  async heatmaps(inputs: Float32Array[]): Promise<Float32Array[]> {
+    const { height: h, width: w } = this.grid;
+    const hp = paddedSize(h);
+    const wp = paddedSize(w);
+    const n = inputs.length;
+    const c = this.inChannels;
+    const plane = c * h * w;
+    const batch = new Float32Array(n * plane);
+    inputs.forEach((x, i) => {
+      if (x.length !== plane) throw new RangeError(`input ${i} has ${x.length} values, ${c}x${h}x${w} expected`);
+      batch.set(x, i * plane);
+    });
+    const raw = await this.run(padBottomRight(batch, n, c, h, w, hp, wp), n, hp, wp);
+    const maps = cropTopLeft(raw, n, this.classes, hp, wp, h, w);
+    const per = this.classes * h * w;
+    return Array.from({ length: n }, (_, i) => maps.subarray(i * per, (i + 1) * per));
+  }
+
+  /** Bare session run on an N x C x H x W tensor (H, W multiples of 32): the raw heatmaps. */
+  async run(tensor: Float32Array, n: number, height: number, width: number): Promise<Float32Array> {
+    const out = await this.session.run({ image: new ort.Tensor('float32', tensor, [n, this.inChannels, height, width]) });
+    return out.heatmaps.data as Float32Array;
+  }
+
+  /** Landmarks in original pixels from one image's heatmaps on the grid. */
+  async landmarks(maps: Float32Array, info: PreparedImage['info']): Promise<Prediction> {
+    const { height: h, width: w } = this.grid;
+    const decoded = await decodeHeatmapsAsync(maps, this.classes, h, w, { method: this.decodeMethod, sigma: this.sigma });
+    const landmarks: Point[] = [];
+    for (let k = 0; k < this.classes; k++) {
+      landmarks.push(fromGridPoint([decoded.points[2 * k], decoded.points[2 * k + 1]], info, this.grid));
+    }
+    const prediction: Prediction = { width: info.width, height: info.height, landmarks, scores: Array.from(decoded.scores) };
+    if (info.pixelSpacingMm) {
+      const [row, col] = info.pixelSpacingMm;
+      prediction.landmarksMm = landmarks.map(([x, y]) => [x * col, y * row]);
+    }
+    return prediction;
+  }
+
+  /** Landmarks for one image file, its bytes, or an already decoded image. */
+  async predict(source: string | Uint8Array | DecodedImage): Promise<Prediction> {
+    const prepared = await this.prepare(source);
+    const [maps] = await this.heatmaps([prepared.input]);
+    return this.landmarks(maps, prepared.info);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

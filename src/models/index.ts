@@ -1,0 +1,24 @@
+/** Networks (smp layout), their weights and ONNX export. */
+export type { Layers, ParamInit, BatchNormOptions } from './layers';
+export type { ModelSpec, ResolvedSpec, Arch } from './spec';
+export { resolveSpec, scaleChannels, ARCHS, OUTPUT_STRIDE } from './spec';
+export { ENCODERS, getEncoder } from './encoders';
+export type { EncoderDefinition, EncoderName } from './encoders';
+export { DECODERS } from './decoders';
+export type { DecoderBuild, DecoderOutput } from './decoders';
+export { buildSegmentationHead } from './heads';
+export { buildNetwork } from './network';
+export { listTensors, countParameters, initTensor, initStateDict, validateSeed } from './parameters';
+export { countMacs } from './macs';
+export type { TensorInfo, BatchNormInfo, NetworkTensors } from './parameters';
+export { Rng, derivedSeed } from './random';
+export type { StateDict, Tensor } from './state-dict';
+export { formatShape } from './state-dict';
+export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from './safetensors';
+export type { SafetensorsContents, SkippedTensor } from './safetensors';
+export { importWeights, importSafetensors, loadWeights, detectWeightsFormat, WeightsMismatchError } from './weights';
+export type { ImportOptions, WeightsFormat } from './weights';
+export { InferenceLayers } from './inference-layers';
+export { resizeNearest2x } from './upsample';
+export { exportModel, exportModelFile, specMetadata } from './export';
+export type { ExportOptions } from './export';

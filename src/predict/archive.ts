@@ -1,0 +1,201 @@
+import { promises as fsp } from 'fs';
+import { basename, dirname, extname, join, relative, resolve } from 'path';
+import type { Point } from '../data';
+import type { Predictor } from '../infer';
+import { writeFileAtomic } from '../util/fs';
+import { writePredictionsCsv } from './csv';
+import { JsonlJournal, readJournalKeys } from './journal';
+import { predictionOverlayPng } from './overlay';
+import { PipelineInput, runPipeline } from './pipeline';
+import { PreparePool } from './pool';
+import { IMAGE_EXTENSIONS, walkInputs } from './walk';
+
+/** One line of predictions.jsonl. */
+export interface PredictionLine {
+  /** Absolute path of the input: the resume key. */
+  file: string;
+  /** The file name without its image extension (what `lmk eval --predictions` matches to data set ids). */
+  id: string;
+  width: number;
+  height: number;
+  landmarks: Point[];
+  landmarksMm?: Point[];
+  scores: number[];
+}
+
+/** One line of errors.jsonl. */
+export interface ErrorLine {
+  file: string;
+  error: string;
+}
+
+export interface PredictArchiveOptions {
+  predictor: Predictor;
+  /** Files and folders (walked recursively, in sorted order). */
+  inputs: string[];
+  /** Output folder (created): predictions.jsonl, errors.jsonl, and with the options predictions.csv, overlays/. */
+  outDir: string;
+  /** Preparation threads (0: on the main thread). Default 1. */
+  workers?: number;
+  /** Images per session run. Default 1. */
+  batch?: number;
+  /** PNGs with the landmarks drawn, in OUT/overlays/ (mirroring the input folders). */
+  overlay?: boolean;
+  /** Longest side of the overlays in pixels. Default 1024. */
+  overlaySize?: number;
+  /** OUT/predictions.csv, rewritten from the JSONL at the end. */
+  csv?: boolean;
+  /** Stop taking new inputs; those in flight are finished and written. */
+  signal?: AbortSignal;
+  /** After every input of this run (predicted or failed). */
+  onProgress?: (p: ArchiveProgress) => void;
+  /** Once known: the inputs this run has to do (a second, counting walk runs alongside the work). */
+  onTotal?: (total: number) => void;
+}
+
+export interface ArchiveProgress {
+  predicted: number;
+  failed: number;
+}
+
+export interface PredictArchiveResult {
+  /** Predicted in this run. */
+  predicted: number;
+  /** Failed in this run (one errors.jsonl line each). */
+  failed: number;
+  /** Skipped: already in predictions.jsonl / errors.jsonl from an earlier run. */
+  skippedPredicted: number;
+  skippedFailed: number;
+  interrupted: boolean;
+  predictionsFile: string;
+  errorsFile: string;
+  csvFile?: string;
+}
+
+export const PREDICTIONS_FILE = 'predictions.jsonl';
+export const ERRORS_FILE = 'errors.jsonl';
+export const CSV_FILE = 'predictions.csv';
+export const OVERLAY_DIR = 'overlays';
+
+/** The file name without an image extension (UID-named DICOM files keep their whole name). */
+export function idOf(file: string): string {
+  const name = basename(file);
+  const ext = extname(name);
+  return IMAGE_EXTENSIONS.has(ext.toLowerCase()) ? name.slice(0, -ext.length) : name;
+}
+
+const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+
+interface Item {
+  file: string;
+  /** Where its overlay goes, relative to OUT/overlays. */
+  overlayName: string;
+}
+
+/**
+ * Predicts landmarks for every image under the inputs, streaming: names are walked lazily, images are
+ * prepared on worker threads ahead of the session, each result is appended to predictions.jsonl (or
+ * errors.jsonl) as one whole line as soon as it is known. A rerun with the same output folder skips
+ * every input already in either file.
+ */
+export async function predictArchive(o: PredictArchiveOptions): Promise<PredictArchiveResult> {
+  const outDir = resolve(o.outDir);
+  await fsp.mkdir(outDir, { recursive: true });
+  const predictionsFile = join(outDir, PREDICTIONS_FILE);
+  const errorsFile = join(outDir, ERRORS_FILE);
+  const overlayDir = join(outDir, OVERLAY_DIR);
+  const overlaySize = o.overlaySize ?? 1024;
+  if (!Number.isInteger(overlaySize) || overlaySize < 16) throw new RangeError(`overlaySize must be a whole number >= 16, got ${overlaySize}`);
+
+  // Opening cuts a torn last line, so the keys read next are exactly the whole lines.
+  const predictions = JsonlJournal.open(predictionsFile);
+  const errors = JsonlJournal.open(errorsFile);
+  const pool = new PreparePool(
+    { grid: o.predictor.grid, inChannels: o.predictor.inChannels, maxPixels: o.predictor.maxPixels, previewSize: o.overlay ? overlaySize : undefined },
+    o.workers ?? 1,
+  );
+  try {
+    const done = await readJournalKeys(predictionsFile, 'file');
+    const failedBefore = await readJournalKeys(errorsFile, 'file');
+    const result: PredictArchiveResult = {
+      predicted: 0, failed: 0, skippedPredicted: 0, skippedFailed: 0, interrupted: false, predictionsFile, errorsFile,
+    };
+    const progress = () => o.onProgress?.({ predicted: result.predicted, failed: result.failed });
+    // Every input of this run enters `seen` once, so overlapping inputs (a folder and a file in it) never make a second line.
+    const seen = new Set<string>();
+    const fail = (file: string, error: string) => {
+      errors.append({ file, error } satisfies ErrorLine);
+      result.failed++;
+      progress();
+    };
+    const isNew = (file: string): boolean => {
+      if (seen.has(file)) return false;
+      seen.add(file);
+      if (done.has(file)) result.skippedPredicted++;
+      else if (failedBefore.has(file)) result.skippedFailed++;
+      else return true;
+      return false;
+    };
+
+    async function* items(): AsyncGenerator<PipelineInput<Item>> {
+      for (const input of o.inputs) {
+        const root = resolve(input);
+        const walkErrors: [string, Error][] = [];
+        for await (const file of walkInputs([input], (path, err) => walkErrors.push([path, err]))) {
+          for (const [path, err] of walkErrors.splice(0)) if (isNew(path)) fail(path, err.message);
+          if (!isNew(file)) continue;
+          const rel = file === root ? basename(file) : relative(root, file);
+          yield { source: file, tag: { file, overlayName: `${rel.slice(0, rel.length - extname(rel).length) || rel}.png` } };
+        }
+        for (const [path, err] of walkErrors) if (isNew(path)) fail(path, err.message);
+      }
+    }
+
+    if (o.onTotal) void countTodo(o.inputs, done, failedBefore).then(o.onTotal, () => undefined);
+
+    await runPipeline(o.predictor, pool, items(), {
+      onError: (item, err) => fail(item.file, err.message),
+      onResult: async ({ tag, prediction, preview }) => {
+        const line: PredictionLine = {
+          file: tag.file,
+          id: idOf(tag.file),
+          width: prediction.width,
+          height: prediction.height,
+          landmarks: prediction.landmarks.map(([x, y]) => [round(x, 3), round(y, 3)]),
+          ...(prediction.landmarksMm ? { landmarksMm: prediction.landmarksMm.map(([x, y]): Point => [round(x, 4), round(y, 4)]) } : {}),
+          scores: prediction.scores.map((s) => round(s, 4)),
+        };
+        if (preview) {
+          const path = join(overlayDir, tag.overlayName);
+          await fsp.mkdir(dirname(path), { recursive: true });
+          await writeFileAtomic(path, await predictionOverlayPng(preview, prediction.landmarks));
+        }
+        // The prediction line goes last: a file is done only once everything for it is on disk.
+        predictions.append(line);
+        result.predicted++;
+        progress();
+      },
+    }, { batch: o.batch, signal: o.signal });
+    result.interrupted = o.signal?.aborted ?? false;
+    predictions.sync();
+    errors.sync();
+    if (o.csv) {
+      result.csvFile = join(outDir, CSV_FILE);
+      await writePredictionsCsv(predictionsFile, result.csvFile);
+    }
+    return result;
+  } finally {
+    predictions.close();
+    errors.close();
+    await pool.close();
+  }
+}
+
+/** How many inputs are not yet in either journal (a name-only walk, for progress). */
+async function countTodo(inputs: string[], done: Set<string>, failedBefore: Set<string>): Promise<number> {
+  const seen = new Set<string>();
+  for await (const file of walkInputs(inputs, (path) => seen.add(path))) seen.add(file);
+  let n = 0;
+  for (const file of seen) if (!done.has(file) && !failedBefore.has(file)) n++;
+  return n;
+}

@@ -1,0 +1,12 @@
+/** Streaming archive prediction: walk, prepare on worker threads, batched inference, resumable journals. */
+export { predictArchive, idOf, PREDICTIONS_FILE, ERRORS_FILE, CSV_FILE, OVERLAY_DIR } from './archive';
+export type { PredictArchiveOptions, PredictArchiveResult, PredictionLine, ErrorLine, ArchiveProgress } from './archive';
+export { runPipeline } from './pipeline';
+export type { PipelineInput, PipelineResult, PipelineHandlers, PipelineOptions, StageTimes } from './pipeline';
+export { PreparePool } from './pool';
+export { prepareTimed } from './prepare';
+export type { GreyPreview, TimedPreparedImage, PrepareTaskOptions } from './prepare';
+export { walkInputs, candidateKind, IMAGE_EXTENSIONS } from './walk';
+export { JsonlJournal, readJournalKeys } from './journal';
+export { writePredictionsCsv } from './csv';
+export { predictionOverlayPng } from './overlay';

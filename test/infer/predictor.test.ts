@@ -1,0 +1,99 @@
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import sharp from 'sharp';
+import { GraphBuilder, serializeModel } from '../../src/onnx';
+import { Predictor, padBottomRight, cropTopLeft, paddedSize, cudaProviderStatus } from '../../src/infer';
+
+/**
+ * A stand-in network whose single heatmap is the input's first channel (a 1x1 conv picking channel 0):
+ * the predicted landmark is then the brightest spot of the image, which checks the whole chain
+ * (read, resize to the grid, pad to 32, run, crop, decode, map back) against a known position.
+ */
+function brightestSpotModel(metadata: Record<string, string>): Uint8Array {
+  const g = new GraphBuilder('spot');
+  const x = g.input('image', 'float32', ['N', 3, 'H', 'W']);
+  const w = g.initializer('w', { dataType: 'float32', dims: [1, 3, 1, 1], data: Float32Array.of(1, 0, 0) });
+  g.output(g.conv(x, w, undefined), 'heatmaps', 'float32', ['N', 1, 'H', 'W']);
+  return serializeModel(g.build({ 'lmk.classes': '1', 'lmk.in_channels': '3', ...metadata }));
+}
+
+async function dotImage(width: number, height: number, cx: number, cy: number, sigma: number): Promise<Buffer> {
+  const px = Buffer.alloc(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) px[y * width + x] = Math.round(255 * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma * sigma)));
+  }
+  return sharp(px, { raw: { width, height, channels: 1 } }).png().toBuffer();
+}
+
+describe('padding', () => {
+  test('pad to a multiple of 32 and crop back is the identity', () => {
+    expect(paddedSize(368)).toBe(384);
+    expect(paddedSize(512)).toBe(512);
+    const src = Float32Array.from({ length: 2 * 3 * 5 * 7 }, (_, i) => i + 1);
+    const padded = padBottomRight(src, 2, 3, 5, 7, 32, 32);
+    expect(padded.length).toBe(2 * 3 * 32 * 32);
+    expect(padded[32 * 32 - 1]).toBe(0);
+    expect(padded[0]).toBe(1);
+    expect(padded[32]).toBe(8); // second row starts after one padded row width
+    expect(Array.from(cropTopLeft(padded, 2, 3, 32, 32, 5, 7))).toEqual(Array.from(src));
+  });
+});
+
+describe('Predictor', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lmk-predictor-'));
+
+  test('finds a bright dot at its original position through a grid that needs padding', async () => {
+    const model = brightestSpotModel({ 'lmk.grid_height': '64', 'lmk.grid_width': '48', 'lmk.sigma': '2' });
+    const p = await Predictor.create({ model, threads: 1 });
+    try {
+      expect(p.grid).toEqual({ height: 64, width: 48 });
+      expect(p.executionProvider).toBe('cpu');
+      const file = join(dir, 'dot.png');
+      writeFileSync(file, await dotImage(300, 400, 123.4, 277.8, 12));
+      const r = await p.predict(file);
+      expect(r.width).toBe(300);
+      expect(r.height).toBe(400);
+      expect(r.landmarks).toHaveLength(1);
+      // One grid pixel is 6.25 original pixels; sub-pixel decoding should land well inside it.
+      expect(Math.abs(r.landmarks[0][0] - 123.4)).toBeLessThan(1.5);
+      expect(Math.abs(r.landmarks[0][1] - 277.8)).toBeLessThan(1.5);
+      expect(r.landmarksMm).toBeUndefined();
+      expect(r.scores[0]).toBeGreaterThan(1);
+    } finally {
+      await p.release();
+    }
+  });
+
+  test('the grid argument overrides the model and is required where the model has none', async () => {
+    const model = brightestSpotModel({});
+    await expect(Predictor.create({ model })).rejects.toThrow(/does not store its grid/);
+    const p = await Predictor.create({ model, grid: { height: 32, width: 32 } });
+    expect(p.grid).toEqual({ height: 32, width: 32 });
+    await p.release();
+  });
+
+  test('clear errors for a missing model, a file that is not a model, and a bad image', async () => {
+    await expect(Predictor.create({ model: join(dir, 'absent.onnx') })).rejects.toThrow(/absent\.onnx: cannot read the model: no such file/);
+    const junk = join(dir, 'junk.onnx');
+    writeFileSync(junk, 'this is text, not protobuf');
+    await expect(Predictor.create({ model: junk, grid: { height: 32, width: 32 } })).rejects.toThrow(/junk\.onnx/);
+    const p = await Predictor.create({ model: brightestSpotModel({ 'lmk.grid_height': '32', 'lmk.grid_width': '32' }) });
+    const bad = join(dir, 'bad.png');
+    writeFileSync(bad, Buffer.from('not a png at all'));
+    await expect(p.predict(bad)).rejects.toThrow(/bad\.png/);
+    await p.release();
+  });
+
+  test('CUDA without its provider: an error, or the CPU with a warning when allowed', async () => {
+    if (cudaProviderStatus().installed) return; // a machine set up for CUDA tests this elsewhere
+    const model = brightestSpotModel({ 'lmk.grid_height': '32', 'lmk.grid_width': '32' });
+    await expect(Predictor.create({ model, executionProvider: 'cuda' })).rejects.toThrow(/CUDA execution provider is not installed.*lmk setup cuda/);
+    const warnings: string[] = [];
+    const p = await Predictor.create({ model, executionProvider: 'cuda', allowCpuFallback: true, onWarning: (w) => warnings.push(w) });
+    expect(p.executionProvider).toBe('cpu');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/running on the CPU instead/);
+    await p.release();
+  });
+});
