@@ -10,6 +10,9 @@ export type FormatName = 'isbi2015' | 'hand-dha' | 'chest-shenzhen' | 'csv';
 /** How errors are measured for a data set (see src/eval). */
 export type PhysicalUnit = 'mm' | 'px';
 
+/** The published benchmark's partition an item belongs to (see src/data/splits.ts). */
+export type SplitName = 'train' | 'test';
+
 export interface LandmarkItem {
   /** Stable identifier: '001' for ISBI, the DHA id, 'CHNCXR_0001_0' for the chest set, the image path for csv. */
   id: string;
@@ -22,6 +25,8 @@ export interface LandmarkItem {
   height: number;
   /** Millimetres per original pixel when known (ISBI 0.1; hand: 50 mm / |p1 - p5|; csv: spacing_mm). */
   mmPerPixel?: number;
+  /** The published split this item is in; undefined for items in neither (the hand set's one validation image). */
+  split?: SplitName;
 }
 
 export interface MissingItem {

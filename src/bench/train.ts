@@ -1,0 +1,15 @@
+import type { TrainBenchResult } from '../train/bench';
+
+/** The readable table `lmk-bench --train` prints without --json. */
+export function formatTrainBench(r: TrainBenchResult): string {
+  const rows: [string, string][] = [
+    ['batch, grid (h x w)', `${r.batch}, ${r.height} x ${r.width}`],
+    ['parameters', r.parameters.toLocaleString('en-US')],
+    ['setup (compile + session)', `${r.setup_s.toFixed(2)} s`],
+    ['first step (untimed)', `${r.first_step_s.toFixed(2)} s`],
+    ['step min/median/max', `${r.step_s.min.toFixed(3)} / ${r.step_s.median.toFixed(3)} / ${r.step_s.max.toFixed(3)} s`],
+    ['losses', r.losses.map((l) => l.toPrecision(4)).join(', ')],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}

@@ -1,0 +1,139 @@
+import { DecodedImage } from '../io';
+import { Point } from './types';
+
+/**
+ * The one mapping between an original image (W x H) and the model grid (Wg x Hg). Pixel centres sit at
+ * integer coordinates and pixel edges at half-integers, so the image spans [-0.5, W - 0.5]; the two spans
+ * are matched edge to edge:
+ *
+ *   x_grid = (x + 0.5) * Wg / W - 0.5        x = (x_grid + 0.5) * W / Wg - 0.5     (likewise y with H, Hg)
+ *
+ * `resizeToGrid` samples with the same convention (output pixel i is centred on source coordinate
+ * (i + 0.5) * W / Wg - 0.5), so a bright dot at landmark p lands at toGrid(p). Downscaling is antialiased
+ * with a triangle filter widened by the scale factor (as PIL's bilinear); upscaling is plain bilinear.
+ */
+
+export interface Grid {
+  height: number;
+  width: number;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+export function toGridPoint([x, y]: Point, image: Size, grid: Grid): Point {
+  return [((x + 0.5) * grid.width) / image.width - 0.5, ((y + 0.5) * grid.height) / image.height - 0.5];
+}
+
+export function fromGridPoint([x, y]: Point, image: Size, grid: Grid): Point {
+  return [((x + 0.5) * image.width) / grid.width - 0.5, ((y + 0.5) * image.height) / grid.height - 0.5];
+}
+
+export function toGridPoints(points: Point[], image: Size, grid: Grid): Point[] {
+  return points.map((p) => toGridPoint(p, image, grid));
+}
+
+export function fromGridPoints(points: Point[], image: Size, grid: Grid): Point[] {
+  return points.map((p) => fromGridPoint(p, image, grid));
+}
+
+/** Per output index: first source index and normalised weights of the taps. */
+interface Taps {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float32Array;
+  maxTaps: number;
+}
+
+function taps(inSize: number, outSize: number): Taps {
+  const scale = inSize / outSize;
+  const support = Math.max(scale, 1);
+  const maxTaps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float32Array(outSize * maxTaps);
+  for (let i = 0; i < outSize; i++) {
+    const centre = (i + 0.5) * scale - 0.5;
+    const lo = Math.max(0, Math.floor(centre - support) + 1);
+    const hi = Math.min(inSize - 1, Math.ceil(centre + support) - 1);
+    let sum = 0;
+    for (let j = lo; j <= hi; j++) {
+      const w = Math.max(0, 1 - Math.abs(j - centre) / support);
+      weights[i * maxTaps + j - lo] = w;
+      sum += w;
+    }
+    for (let k = 0; k <= hi - lo; k++) weights[i * maxTaps + k] /= sum;
+    start[i] = lo;
+    count[i] = hi - lo + 1;
+  }
+  return { start, count, weights, maxTaps };
+}
+
+/** Resamples a single-channel row-major image to the grid (see the convention above). */
+export function resizeToGrid(data: Float32Array, image: Size, grid: Grid): Float32Array {
+  const { width: W, height: H } = image;
+  const { width: Wg, height: Hg } = grid;
+  if (data.length !== W * H) throw new RangeError(`image data has ${data.length} values, ${W}x${H} expected`);
+  const tx = taps(W, Wg);
+  const ty = taps(H, Hg);
+  const rows = new Float32Array(H * Wg);
+  for (let y = 0; y < H; y++) {
+    const src = y * W;
+    const dst = y * Wg;
+    for (let x = 0; x < Wg; x++) {
+      const s = src + tx.start[x];
+      const w = x * tx.maxTaps;
+      let acc = 0;
+      for (let k = 0; k < tx.count[x]; k++) acc += data[s + k] * tx.weights[w + k];
+      rows[dst + x] = acc;
+    }
+  }
+  const out = new Float32Array(Hg * Wg);
+  for (let y = 0; y < Hg; y++) {
+    const dst = y * Wg;
+    for (let k = 0; k < ty.count[y]; k++) {
+      const weight = ty.weights[y * ty.maxTaps + k];
+      const src = (ty.start[y] + k) * Wg;
+      for (let x = 0; x < Wg; x++) out[dst + x] += rows[src + x] * weight;
+    }
+  }
+  return out;
+}
+
+/** Grey values scaled to [0, 1] by the image's value range (8-bit: /255; deeper images: their stored range). */
+export function toUnitRange(data: Float32Array, valueRange: [number, number]): Float32Array {
+  const [lo, hi] = valueRange;
+  const span = hi > lo ? hi - lo : 1;
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = Math.min(1, Math.max(0, (data[i] - lo) / span));
+  return out;
+}
+
+/** The image on the model grid with values in [0, 1]: what augmentation works on. */
+export function toUnitGrid(image: Pick<DecodedImage, 'width' | 'height' | 'data' | 'valueRange'>, grid: Grid): Float32Array {
+  return toUnitRange(resizeToGrid(image.data, image, grid), image.valueRange);
+}
+
+export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
+export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
+
+/** [0, 1] grey on the grid -> the network input: 3 identical channels, ImageNet-normalised, CHW. */
+export function toNetworkInput(unit: Float32Array, grid: Grid): Float32Array {
+  const plane = grid.height * grid.width;
+  if (unit.length !== plane) throw new RangeError(`grid image has ${unit.length} values, ${grid.height}x${grid.width} expected`);
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    const mean = IMAGENET_MEAN[c];
+    const inv = 1 / IMAGENET_STD[c];
+    const base = c * plane;
+    for (let i = 0; i < plane; i++) out[base + i] = (unit[i] - mean) * inv;
+  }
+  return out;
+}
+
+/** A decoded image -> the network input on `grid` (3 x Hg x Wg, CHW). */
+export function toModelInput(image: Pick<DecodedImage, 'width' | 'height' | 'data' | 'valueRange'>, grid: Grid): Float32Array {
+  return toNetworkInput(toUnitGrid(image, grid), grid);
+}

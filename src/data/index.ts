@@ -1,0 +1,14 @@
+/** Data sets: formats, published splits and folds, the image <-> model-grid mapping, augmentation. */
+export * from './types';
+export { loadDataset, FORMATS, DEFAULT_GRIDS, SPLITS } from './load';
+export type { LoadDatasetOptions, SplitSelection } from './load';
+export { selectFold, foldAssignment, validateFolds, DEFAULT_FOLD_SEED } from './splits';
+export {
+  toGridPoint, fromGridPoint, toGridPoints, fromGridPoints, resizeToGrid, toUnitRange, toUnitGrid, toNetworkInput, toModelInput,
+  IMAGENET_MEAN, IMAGENET_STD,
+} from './grid';
+export type { Grid, Size } from './grid';
+export { augment, sampleAugmentation, augmentMatrix, applyAffine, invertAffine, warpAffine, adjustIntensity, validateAugmentOptions, DEFAULT_AUGMENT } from './augment';
+export type { AugmentOptions, AugmentParams, Affine, Augmented } from './augment';
+export { Random } from './random';
+export { DatasetError } from './parse';

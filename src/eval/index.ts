@@ -1,0 +1,5 @@
+/** Scoring landmark predictions: MRE/SDR under the physical and GU2Net protocols. */
+export * from './metrics';
+export * from './protocols';
+export * from './predictions';
+export * from './format';

@@ -1,0 +1,6 @@
+/** Image input: any supported file to one grey float channel plus metadata. */
+export { readImage, readImageInfo, inspectImage } from './read';
+export { detectFormat } from './detect';
+export { ImageReadError, DEFAULT_MAX_PIXELS } from './errors';
+export { TRANSFER_SYNTAXES } from './dicom';
+export type { DecodedImage, ImageFormat, ImageInfo, ImageInspection, ReadImageOptions } from './types';

@@ -1,0 +1,227 @@
+import { existsSync, promises as fsp } from 'fs';
+import { join, relative, resolve } from 'path';
+import type { FormatName, Point } from '../data/types';
+import { aggregateSummaries, AggregateSummary, ErrorTable, EvaluationSummary, formatPredictions, parsePredictions, PredictionRecord } from '../eval';
+import { writeFileAtomic } from '../util/fs';
+import { STUDY_FORMATS, StudyDataset, StudyInit, StudyPlan } from './plan';
+
+/**
+ * Runs training and scoring through two injected functions, so that the study knows no trainer and
+ * tests can run it without one:
+ *
+ * - `TrainRunner(request)` trains on `request.data` starting from `request.init`, writes whatever it
+ *   keeps into `request.outDir` (it may resume from what it left there), and resolves with the path
+ *   of the model to score (inside `outDir`) and, if later stages start from another file, of those weights.
+ * - `Evaluate(request)` predicts `request.data` with that model and scores it (src/eval
+ *   `evaluatePredictions`), resolving with the summary, the error table and the predictions.
+ *
+ * Each run has its own folder: `run.json` (what was asked), the trainer's files, and, written last and
+ * atomically, `predictions.jsonl`, `errors.json` and `metrics.json`. A run whose `metrics.json` is
+ * there and whose model still exists is finished: a rerun skips it.
+ */
+
+export interface DataSelection {
+  format: FormatName;
+  root: string;
+  /** Published split, or a cross-validation fold of the training split ('train': the other folds; 'val': this one). */
+  split: 'train' | 'test' | 'val';
+  folds?: number;
+  fold?: number;
+}
+
+export type InitSource =
+  | { kind: 'imagenet'; weights: string }
+  | { kind: 'scratch' }
+  /** The model of an earlier run (fine-tuning chains). */
+  | { kind: 'model'; path: string };
+
+export interface TrainRequest {
+  runId: string;
+  data: DataSelection;
+  init: InitSource;
+  outDir: string;
+  seed: number;
+}
+
+export interface TrainedModel {
+  /** The model to score (an .onnx file for the real trainer). */
+  model: string;
+  /** Weights that later stages start from, when they differ from `model` (the trainer's .safetensors). */
+  weights?: string;
+}
+
+export type TrainRunner = (request: TrainRequest) => Promise<TrainedModel>;
+
+export interface EvaluateRequest {
+  runId: string;
+  model: string;
+  data: DataSelection;
+  outDir: string;
+}
+
+export interface EvaluationOutcome {
+  summary: EvaluationSummary;
+  errors: ErrorTable;
+  predictions: PredictionRecord[];
+}
+
+export type Evaluate = (request: EvaluateRequest) => Promise<EvaluationOutcome>;
+
+/** What a finished run's `metrics.json` holds. */
+export interface RunRecord {
+  runId: string;
+  /** The model scored, relative to the run folder. */
+  model: string;
+  /** Weights for later stages, relative to the run folder (when not the model itself). */
+  weights?: string;
+  data: DataSelection;
+  summary: EvaluationSummary;
+  finishedAt: string;
+}
+
+export interface RunEvent {
+  runId: string;
+  index: number;
+  total: number;
+  state: 'skipped' | 'training' | 'evaluating' | 'finished';
+}
+
+export interface RunnerOptions {
+  outDir: string;
+  train: TrainRunner;
+  evaluate: Evaluate;
+  seed?: number;
+  onEvent?: (event: RunEvent) => void;
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The record of a finished run, or undefined if the run has not finished (or its model is gone). */
+export async function finishedRun(runDir: string): Promise<RunRecord | undefined> {
+  const record = await readJson<RunRecord>(join(runDir, 'metrics.json'));
+  if (!record?.summary || !record.model) return undefined;
+  const files = record.weights ? [record.model, record.weights] : [record.model];
+  return files.every((f) => existsSync(join(runDir, f))) ? record : undefined;
+}
+
+export async function readErrors(runDir: string): Promise<ErrorTable | undefined> {
+  return readJson<ErrorTable>(join(runDir, 'errors.json'));
+}
+
+interface RunSpec {
+  runId: string;
+  trainData: DataSelection;
+  testData: DataSelection;
+  init: InitSource;
+}
+
+async function executeRun(spec: RunSpec, index: number, total: number, options: RunnerOptions): Promise<RunRecord> {
+  const runDir = resolve(options.outDir, 'runs', spec.runId);
+  const done = await finishedRun(runDir);
+  const emit = (state: RunEvent['state']): void => options.onEvent?.({ runId: spec.runId, index, total, state });
+  if (done) {
+    emit('skipped');
+    return done;
+  }
+  await fsp.mkdir(runDir, { recursive: true });
+  const seed = options.seed ?? 0;
+  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ runId: spec.runId, train: spec.trainData, test: spec.testData, init: spec.init, seed }, null, 2) + '\n');
+  emit('training');
+  const { model, weights } = await options.train({ runId: spec.runId, data: spec.trainData, init: spec.init, outDir: runDir, seed });
+  for (const file of weights ? [model, weights] : [model]) {
+    if (!existsSync(file)) throw new Error(`run ${spec.runId}: the trainer reported ${file}, which does not exist`);
+  }
+  emit('evaluating');
+  const outcome = await options.evaluate({ runId: spec.runId, model, data: spec.testData, outDir: runDir });
+  await writeFileAtomic(join(runDir, 'predictions.jsonl'), formatPredictions(outcome.predictions));
+  await writeFileAtomic(join(runDir, 'errors.json'), JSON.stringify(outcome.errors) + '\n');
+  const record: RunRecord = { runId: spec.runId, model: relative(runDir, resolve(model)), data: spec.testData, summary: outcome.summary, finishedAt: new Date().toISOString() };
+  if (weights) record.weights = relative(runDir, resolve(weights));
+  // Written last: its presence marks the run finished.
+  await writeFileAtomic(join(runDir, 'metrics.json'), JSON.stringify(record, null, 2) + '\n');
+  emit('finished');
+  return record;
+}
+
+export type StudyRoots = Partial<Record<StudyDataset, string>>;
+
+export interface StudyRunOptions extends RunnerOptions {
+  plan: StudyPlan;
+  roots: StudyRoots;
+  /** ImageNet encoder weights; required when the plan's init is 'imagenet'. */
+  imagenetWeights?: string;
+}
+
+/** Runs (or resumes) every run of the plan, parents first. Resolves with the records by run id. */
+export async function runStudy(options: StudyRunOptions): Promise<Map<string, RunRecord>> {
+  const { plan } = options;
+  if (plan.init === 'imagenet' && !options.imagenetWeights) throw new Error('the ImageNet chains need ImageNet weights (--init imagenet:FILE)');
+  const needed = new Set(plan.runs.flatMap((r) => r.stages));
+  for (const d of needed) if (!options.roots[d]) throw new Error(`the plan trains on ${d}: give its data set root`);
+  const records = new Map<string, RunRecord>();
+  for (const [k, run] of plan.runs.entries()) {
+    const dataset = run.stages[run.stages.length - 1];
+    const data = (split: 'train' | 'test'): DataSelection => ({ format: STUDY_FORMATS[dataset], root: options.roots[dataset] as string, split });
+    let init: InitSource;
+    if (run.parent) {
+      const parent = records.get(run.parent);
+      if (!parent) throw new Error(`run ${run.id} needs ${run.parent}, which the plan does not run first`);
+      init = { kind: 'model', path: join(resolve(options.outDir, 'runs', run.parent), parent.weights ?? parent.model) };
+    } else {
+      init = initFor(plan.init, options.imagenetWeights);
+    }
+    records.set(run.id, await executeRun({ runId: run.id, trainData: data('train'), testData: data('test'), init }, k, plan.runs.length, options));
+  }
+  return records;
+}
+
+function initFor(init: StudyInit, imagenetWeights: string | undefined): InitSource {
+  return init === 'imagenet' ? { kind: 'imagenet', weights: imagenetWeights as string } : { kind: 'scratch' };
+}
+
+export interface CrossValidationOptions extends RunnerOptions {
+  format: FormatName;
+  root: string;
+  folds?: number;
+  init: StudyInit;
+  imagenetWeights?: string;
+}
+
+export interface CrossValidationResult {
+  folds: RunRecord[];
+  aggregate: AggregateSummary;
+}
+
+/** k-fold cross-validation on the training split (the paper's Table 1 protocol): run `fold-K` trains on the other folds and is scored on fold K. */
+export async function runCrossValidation(options: CrossValidationOptions): Promise<CrossValidationResult> {
+  const folds = options.folds ?? 5;
+  if (!Number.isInteger(folds) || folds < 2) throw new Error(`folds must be a whole number of at least 2, got ${folds}`);
+  if (options.init === 'imagenet' && !options.imagenetWeights) throw new Error('ImageNet initialisation needs ImageNet weights (--init imagenet:FILE)');
+  const records: RunRecord[] = [];
+  for (let fold = 0; fold < folds; fold++) {
+    const base = { format: options.format, root: options.root, folds, fold };
+    records.push(
+      await executeRun(
+        { runId: `fold-${fold + 1}`, trainData: { ...base, split: 'train' }, testData: { ...base, split: 'val' }, init: initFor(options.init, options.imagenetWeights) },
+        fold,
+        folds,
+        options,
+      ),
+    );
+  }
+  const aggregate = aggregateSummaries(records.map((r) => r.summary));
+  await writeFileAtomic(resolve(options.outDir, 'cv.json'), JSON.stringify({ format: options.format, folds, aggregate, runs: records.map((r) => r.runId) }, null, 2) + '\n');
+  return { folds: records, aggregate };
+}
+
+/** Predictions in a run folder, for overlays. */
+export async function readRunPredictions(runDir: string): Promise<Map<string, Point[]>> {
+  const path = join(runDir, 'predictions.jsonl');
+  return parsePredictions(await fsp.readFile(path, 'utf8'), path);
+}

@@ -1,0 +1,143 @@
+/**
+ * Batch assembly on worker threads. ONNX Runtime's session run keeps the main thread busy for the
+ * whole step, so images are read, resized, augmented, normalised and their target heatmaps rendered
+ * by workers that work on the next batches meanwhile. Every sample is a pure function of (item,
+ * augmentation seed), so batches are the same whichever worker makes them, and with none.
+ */
+import { Worker } from 'worker_threads';
+import { join } from 'path';
+import type { LandmarkItem } from '../data/types';
+import { prepareSample, SampleCache, SampleConfig } from './samples';
+
+export interface Batch {
+  /** [n, inChannels, paddedHeight, paddedWidth], ImageNet-normalised, zero-padded bottom/right. */
+  images: Float32Array;
+  /** [n, classes, paddedHeight, paddedWidth], zero outside the grid. */
+  targets: Float32Array;
+  /** Landmarks in grid pixels per sample ([x, y] per landmark), after augmentation. */
+  gridLandmarks: Float32Array[];
+}
+
+/** One sample of a batch: which item, and the seed of its augmentation (null: none). */
+export interface SampleRequest {
+  item: number;
+  augmentSeed: number | null;
+}
+
+export interface WorkerInit {
+  items: LandmarkItem[];
+  config: SampleConfig;
+}
+
+export interface WorkerRequest {
+  id: number;
+  samples: SampleRequest[];
+}
+
+export type WorkerReply =
+  | { id: number; ok: true; batch: Batch }
+  | { id: number; ok: false; message: string };
+
+/** Assembles a batch from prepared samples (shared by the workers and the in-process path). */
+export async function assembleBatch(items: LandmarkItem[], config: SampleConfig, samples: SampleRequest[], cache: SampleCache): Promise<Batch> {
+  const { padded, classes, inChannels } = config;
+  const plane = padded.height * padded.width;
+  const images = new Float32Array(samples.length * inChannels * plane);
+  const targets = new Float32Array(samples.length * classes * plane);
+  const gridLandmarks: Float32Array[] = [];
+  for (let k = 0; k < samples.length; k++) {
+    const s = await prepareSample(items[samples[k].item], config, samples[k].augmentSeed, cache);
+    images.set(s.image, k * inChannels * plane);
+    targets.set(s.target, k * classes * plane);
+    gridLandmarks.push(s.gridLandmarks);
+  }
+  return { images, targets, gridLandmarks };
+}
+
+/**
+ * The worker's script. Built code runs `batch-worker.js` directly; under ts-jest the source is
+ * TypeScript, so the worker first registers a transpile-only loader from the `typescript` dev dependency.
+ */
+function workerEntry(): { script: string; eval: boolean } {
+  const compiled = __filename.endsWith('.js');
+  const path = join(__dirname, `batch-worker.${compiled ? 'js' : 'ts'}`);
+  if (compiled) return { script: path, eval: false };
+  const loader = `
+    const fs = require('fs');
+    const ts = require('typescript');
+    require.extensions['.ts'] = (module, filename) => {
+      const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+        fileName: filename,
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      });
+      module._compile(out.outputText, filename);
+    };
+    require(${JSON.stringify(path)});`;
+  return { script: loader, eval: true };
+}
+
+interface Pending {
+  resolve: (b: Batch) => void;
+  reject: (e: Error) => void;
+}
+
+/** Makes batches on `workers` threads (0: on the calling thread). */
+export class BatchMaker {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly cache: SampleCache = new Map();
+  private nextId = 0;
+  private nextWorker = 0;
+  private failure: Error | undefined;
+
+  constructor(private readonly items: LandmarkItem[], private readonly config: SampleConfig, workers: number) {
+    if (!Number.isInteger(workers) || workers < 0) throw new Error(`batch workers must be a whole number >= 0, got ${workers}`);
+    const entry = workerEntry();
+    const init: WorkerInit = { items, config };
+    for (let w = 0; w < workers; w++) {
+      const worker = new Worker(entry.script, { eval: entry.eval, workerData: init });
+      worker.on('message', (reply: WorkerReply) => this.settle(reply));
+      worker.on('error', (err) => this.fail(new Error(`batch worker failed: ${err.message}`)));
+      worker.on('exit', (code) => { if (code !== 0) this.fail(new Error(`batch worker exited with status ${code}`)); });
+      // Idle workers must not keep the process alive (a finished or interrupted run exits).
+      worker.unref();
+      this.workers.push(worker);
+    }
+  }
+
+  /** The batch for these samples, in their order. */
+  make(samples: SampleRequest[]): Promise<Batch> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.workers.length === 0) return assembleBatch(this.items, this.config, samples, this.cache);
+    const id = this.nextId++;
+    const worker = this.workers[this.nextWorker];
+    this.nextWorker = (this.nextWorker + 1) % this.workers.length;
+    return new Promise<Batch>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const request: WorkerRequest = { id, samples };
+      worker.ref();
+      worker.postMessage(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map((w) => w.terminate()));
+    this.fail(new Error('batch maker closed'));
+  }
+
+  private settle(reply: WorkerReply): void {
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) for (const w of this.workers) w.unref();
+    if (reply.ok) p.resolve(reply.batch);
+    else p.reject(new Error(reply.message));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}

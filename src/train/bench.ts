@@ -1,0 +1,74 @@
+import { buildNetwork, initStateDict, ModelSpec, resolveSpec } from '../models';
+import type { LossName } from './step-graph';
+import { TrainStep } from './step';
+
+export interface TrainBenchOptions {
+  batch: number;
+  height: number;
+  width: number;
+  /** Timed steps (after one untimed warm-up step). */
+  steps: number;
+  loss?: LossName;
+  /** ORT intra-op threads (default: ORT's choice). */
+  threads?: number;
+}
+
+export interface TrainBenchResult {
+  step_s: { min: number; median: number; max: number };
+  /** Graph compilation and session creation. */
+  setup_s: number;
+  /** The untimed first step (ORT allocates its arena here). */
+  first_step_s: number;
+  losses: number[];
+  parameters: number;
+  batch: number;
+  height: number;
+  width: number;
+}
+
+/**
+ * Times the training step (forward, backward, Adam) of a spec on random weights and data, for
+ * `lmk-bench --train`. Steps run back to back on one session, as in training.
+ */
+export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Promise<TrainBenchResult> {
+  const s = resolveSpec(spec, 'lmk-bench --train');
+  for (const [name, v] of [['batch', o.batch], ['height', o.height], ['width', o.width], ['steps', o.steps]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`lmk-bench --train: ${name} must be a positive integer, got ${String(v)}`);
+  }
+  if (o.height % 32 !== 0 || o.width % 32 !== 0) throw new Error(`lmk-bench --train: height and width must be multiples of 32, got ${o.height}x${o.width}`);
+  const t0 = performance.now();
+  const weights = initStateDict(s, 0);
+  const step = await TrainStep.create({
+    batch: o.batch, inChannels: s.inChannels, height: o.height, width: o.width, classes: s.classes, loss: o.loss,
+    network: (layers, images) => buildNetwork(layers, s, images),
+  }, weights, { threads: o.threads });
+  const setup = (performance.now() - t0) / 1000;
+  try {
+    // Deterministic data: a smooth image and one Gaussian per heatmap.
+    const images = Float32Array.from({ length: o.batch * s.inChannels * o.height * o.width }, (_, i) => Math.sin(i * 0.001));
+    const targets = new Float32Array(o.batch * s.classes * o.height * o.width);
+    for (let m = 0; m < o.batch * s.classes; m++) {
+      const cx = (m * 37) % o.width, cy = (m * 53) % o.height;
+      for (let y = Math.max(0, cy - 6); y < Math.min(o.height, cy + 7); y++) {
+        for (let x = Math.max(0, cx - 6); x < Math.min(o.width, cx + 7); x++) targets[(m * o.height + y) * o.width + x] = Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 8);
+      }
+    }
+    const t1 = performance.now();
+    const losses = [await step.run(images, targets, 1e-4)];
+    const first = (performance.now() - t1) / 1000;
+    const times: number[] = [];
+    for (let k = 0; k < o.steps; k++) {
+      const t = performance.now();
+      losses.push(await step.run(images, targets, 1e-4));
+      times.push((performance.now() - t) / 1000);
+    }
+    const sorted = times.slice().sort((a, b) => a - b);
+    const parameters = step.compiled.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    return {
+      step_s: { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1] },
+      setup_s: setup, first_step_s: first, losses, parameters, batch: o.batch, height: o.height, width: o.width,
+    };
+  } finally {
+    await step.release();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * One training sample: the image read and resampled to the grid (src/data's mapping), augmented
+ * when it has a seed, ImageNet-normalised to 3 channels, zero-padded bottom/right to the network's
+ * multiple of 32 (as the Predictor pads), and its target heatmaps rendered at the grid landmarks.
+ */
+import { augment } from '../data/augment';
+import { fromGridPoint, toGridPoints, toNetworkInput, toUnitGrid } from '../data/grid';
+import { Random } from '../data/random';
+import type { LandmarkItem, Point } from '../data/types';
+import { renderHeatmaps } from '../heatmaps';
+import { padBottomRight } from '../infer/padding';
+import { readImage } from '../io';
+
+export interface SampleConfig {
+  grid: { height: number; width: number };
+  /** The network's input size: the grid padded to multiples of 32. */
+  padded: { height: number; width: number };
+  sigma: number;
+  classes: number;
+  inChannels: number;
+}
+
+export interface PreparedSample {
+  /** [inChannels, padded.height, padded.width]. */
+  image: Float32Array;
+  /** [classes, padded.height, padded.width]. */
+  target: Float32Array;
+  /** (x, y) per landmark in grid pixels, after augmentation. */
+  gridLandmarks: Float32Array;
+}
+
+/** Grid images ([0, 1] grey) by image path: reading and resampling an x-ray costs more than a step's data work. */
+export type SampleCache = Map<string, Float32Array>;
+
+async function unitGridImage(item: LandmarkItem, config: SampleConfig, cache: SampleCache): Promise<Float32Array> {
+  const cached = cache.get(item.imagePath);
+  if (cached) return cached;
+  const image = await readImage(item.imagePath);
+  if (image.width !== item.width || image.height !== item.height) {
+    throw new Error(`${item.imagePath}: the image is ${image.width}x${image.height}, its annotations were made for ${item.width}x${item.height}`);
+  }
+  const unit = toUnitGrid(image, config.grid);
+  cache.set(item.imagePath, unit);
+  return unit;
+}
+
+export async function prepareSample(item: LandmarkItem, config: SampleConfig, augmentSeed: number | null, cache: SampleCache): Promise<PreparedSample> {
+  const { grid, padded } = config;
+  if (config.inChannels !== 3) throw new Error(`training reads grey x-rays as 3 identical channels; the model has ${config.inChannels} input channel(s)`);
+  let unit = await unitGridImage(item, config, cache);
+  let points: Point[] = toGridPoints(item.landmarks, item, grid);
+  if (augmentSeed !== null) {
+    const augmented = augment(unit, grid, points, new Random(augmentSeed));
+    unit = augmented.pixels;
+    points = augmented.landmarks;
+  }
+  const image = padBottomRight(toNetworkInput(unit, grid), 1, 3, grid.height, grid.width, padded.height, padded.width);
+  const gridLandmarks = Float32Array.from(points.flat());
+  const heatmaps = renderHeatmaps(gridLandmarks, grid.height, grid.width, { sigma: config.sigma, threads: 1 });
+  const target = padBottomRight(heatmaps, 1, config.classes, grid.height, grid.width, padded.height, padded.width);
+  return { image, target, gridLandmarks };
+}
+
+/** A grid point back in the item's original image pixels. */
+export function gridToOriginal(point: Point, item: LandmarkItem, grid: { height: number; width: number }): Point {
+  return fromGridPoint(point, item, grid);
+}

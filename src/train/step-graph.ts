@@ -1,0 +1,167 @@
+import { GraphBuilder, Model } from '../onnx';
+import type { Layers } from '../models/layers';
+import { addGradients } from './autodiff';
+import { RunningStat, TrainableParam, TrainingLayers } from './training-layers';
+
+export type LossName = 'mse' | 'bce' | 'adaptive_wing';
+export const LOSSES: readonly LossName[] = ['mse', 'bce', 'adaptive_wing'];
+
+/** Adam as torch.optim.Adam: bias-corrected, weight decay as L2 added to the gradient. */
+export interface AdamOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface StepGraphOptions extends AdamOptions {
+  batch: number;
+  inChannels: number;
+  height: number;
+  width: number;
+  /** Output heatmaps (= target channels). */
+  classes: number;
+  /** Default 'mse'. */
+  loss?: LossName;
+  /** Builds the network on the training Layers: images [B, C, H, W] in, heatmaps/logits [B, K, H, W] out. */
+  network: (layers: Layers, images: string) => string;
+}
+
+/**
+ * Names of the step graph's inputs and outputs. Inputs: every parameter under its smp name,
+ * `adam.m.<name>` and `adam.v.<name>` (Adam moments), every BatchNorm running statistic under its
+ * smp name, `images`, `targets`, `lr` (scalar) and `step` (scalar, 1 for the first update).
+ * Outputs: `loss` (of the batch, before the update), `next.<name>` for each parameter and running
+ * statistic, `next.adam.m.<name>`, `next.adam.v.<name>`.
+ */
+export const stepNames = {
+  m: (param: string): string => `adam.m.${param}`,
+  v: (param: string): string => `adam.v.${param}`,
+  next: (value: string): string => `next.${value}`,
+};
+
+export interface CompiledStep {
+  model: Model;
+  params: TrainableParam[];
+  runningStats: Omit<RunningStat, 'updated'>[];
+  options: Required<Omit<StepGraphOptions, 'network'>>;
+}
+
+/** Validates options and fills in defaults; one clear error for the first bad field. */
+export function resolveStepOptions(o: StepGraphOptions): Required<Omit<StepGraphOptions, 'network'>> {
+  const positiveInt = (name: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`training step: ${name} must be a positive integer, got ${String(v)}`);
+  };
+  positiveInt('batch', o.batch);
+  positiveInt('inChannels', o.inChannels);
+  positiveInt('height', o.height);
+  positiveInt('width', o.width);
+  positiveInt('classes', o.classes);
+  const loss = o.loss ?? 'mse';
+  if (!LOSSES.includes(loss)) throw new Error(`training step: loss must be one of ${LOSSES.join(', ')}, got '${String(loss)}'`);
+  const r = { batch: o.batch, inChannels: o.inChannels, height: o.height, width: o.width, classes: o.classes, loss,
+    beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0 };
+  for (const [name, v] of [['beta1', r.beta1], ['beta2', r.beta2]] as const) {
+    if (!(v >= 0 && v < 1)) throw new Error(`training step: ${name} must be in [0, 1), got ${v}`);
+  }
+  if (!(r.eps > 0)) throw new Error(`training step: eps must be positive, got ${r.eps}`);
+  if (!(r.weightDecay >= 0)) throw new Error(`training step: weightDecay must be >= 0, got ${r.weightDecay}`);
+  return r;
+}
+
+/** Mean loss over all elements of prediction `p` against targets `t` (both [B, K, H, W]). */
+export function buildLoss(g: GraphBuilder, loss: LossName, p: string, t: string): string {
+  const all = [0, 1, 2, 3];
+  switch (loss) {
+    case 'mse': {
+      const d = g.sub(p, t);
+      return g.reduceMean(g.mul(d, d), all, false);
+    }
+    case 'bce': {
+      // PyTorch's BCEWithLogits, stable form: max(x, 0) - x t + log(1 + exp(-|x|)).
+      const softplusNegAbs = g.log(g.add(g.scalar(1), g.exp(g.neg(g.abs(p)))));
+      return g.reduceMean(g.add(g.sub(g.relu(p), g.mul(p, t)), softplusNegAbs), all, false);
+    }
+    case 'adaptive_wing': {
+      // Wang et al. 2019, defaults alpha 2.1, omega 14, epsilon 1, theta 0.5.
+      const alpha = 2.1, omega = 14, epsilon = 1, theta = 0.5;
+      const delta = g.abs(g.sub(t, p));
+      const power = g.sub(g.scalar(alpha), t);
+      const near = g.mul(g.scalar(omega), g.log(g.add(g.scalar(1), g.pow(g.div(delta, g.scalar(epsilon)), power))));
+      const thetaPow = g.pow(g.scalar(theta / epsilon), power);
+      const a = g.mul(
+        g.mul(g.div(g.scalar(omega), g.add(g.scalar(1), thetaPow)), power),
+        g.mul(g.pow(g.scalar(theta / epsilon), g.sub(power, g.scalar(1))), g.scalar(1 / epsilon)),
+      );
+      const c = g.sub(g.mul(a, g.scalar(theta)), g.mul(g.scalar(omega), g.log(g.add(g.scalar(1), thetaPow))));
+      const far = g.sub(g.mul(a, delta), c);
+      return g.reduceMean(g.op1('Where', [g.op1('Less', [delta, g.scalar(theta)]), near, far]), all, false);
+    }
+  }
+}
+
+/** Builds the network on training layers and checks that its output matches the targets' shape. */
+function buildNetwork(g: GraphBuilder, layers: TrainingLayers, o: Required<Omit<StepGraphOptions, 'network'>>, network: StepGraphOptions['network']) {
+  const images = g.input('images', 'float32', [o.batch, o.inChannels, o.height, o.width]);
+  const targets = g.input('targets', 'float32', [o.batch, o.classes, o.height, o.width]);
+  const prediction = network(layers, images);
+  const predShape = layers.shapeOf(prediction);
+  const want = [o.batch, o.classes, o.height, o.width];
+  if (predShape.join() !== want.join()) throw new Error(`training step: the network outputs [${predShape}], targets are [${want}]`);
+  return { prediction, loss: buildLoss(g, o.loss, prediction, targets) };
+}
+
+/**
+ * The validation graph: the same network with BatchNorm in eval mode (running statistics), same
+ * parameter and statistic input names as the step graph plus `images` and `targets`; outputs
+ * `loss` and `prediction` [B, K, H, W]. Nothing is updated.
+ */
+export function compileEvalGraph(options: StepGraphOptions): Model {
+  const o = resolveStepOptions(options);
+  const g = new GraphBuilder('lmk_eval');
+  const { prediction, loss } = buildNetwork(g, new TrainingLayers(g, 'eval'), o, options.network);
+  g.output(loss, 'loss', 'float32', []);
+  g.output(prediction, 'prediction', 'float32', [o.batch, o.classes, o.height, o.width]);
+  return g.build({ purpose: 'lmk validation', loss: o.loss });
+}
+
+/**
+ * Compiles forward + loss + backward + Adam into one ONNX graph (see `stepNames` for its interface).
+ * Parameters that feed the loss get Adam updates; running statistics get their momentum updates.
+ */
+export function compileTrainStep(options: StepGraphOptions): CompiledStep {
+  const o = resolveStepOptions(options);
+  const g = new GraphBuilder('lmk_train_step');
+  const layers = new TrainingLayers(g);
+  const { loss } = buildNetwork(g, layers, o, options.network);
+  g.output(loss, 'loss', 'float32', []);
+  const lr = g.input('lr', 'float32', []);
+  const step = g.input('step', 'float32', []);
+
+  const params = layers.params;
+  const grads = addGradients(g, loss, params.map((p) => p.name));
+
+  // Scalars shared by every parameter, as torch.optim.Adam computes them.
+  const stepSize = g.div(lr, g.sub(g.scalar(1), g.pow(g.scalar(o.beta1), step)));
+  const bc2Sqrt = g.sqrt(g.sub(g.scalar(1), g.pow(g.scalar(o.beta2), step)));
+  params.forEach((p, k) => {
+    const m = g.input(stepNames.m(p.name), 'float32', p.shape);
+    const v = g.input(stepNames.v(p.name), 'float32', p.shape);
+    const grad = o.weightDecay > 0 ? g.add(grads[k], g.mul(p.name, g.scalar(o.weightDecay))) : grads[k];
+    // Updated tensors are written under their output names directly: an Identity would copy them.
+    const named = (name: string) => ({ outputs: [name] });
+    const mNext = g.op1('Add', [g.mul(m, g.scalar(o.beta1)), g.mul(grad, g.scalar(1 - o.beta1))], {}, named(stepNames.next(stepNames.m(p.name))));
+    const vNext = g.op1('Add', [g.mul(v, g.scalar(o.beta2)), g.mul(g.mul(grad, grad), g.scalar(1 - o.beta2))], {}, named(stepNames.next(stepNames.v(p.name))));
+    const denom = g.add(g.div(g.sqrt(vNext), bc2Sqrt), g.scalar(o.eps));
+    const pNext = g.op1('Sub', [p.name, g.mul(g.div(mNext, denom), stepSize)], {}, named(stepNames.next(p.name)));
+    for (const out of [pNext, mNext, vNext]) g.output(out, out, 'float32', p.shape);
+  });
+  for (const s of layers.runningStats) g.output(s.updated, stepNames.next(s.name), 'float32', s.shape);
+
+  return {
+    model: g.build({ purpose: 'lmk training step', loss: o.loss }),
+    params,
+    runningStats: layers.runningStats.map(({ name, shape, initial }) => ({ name, shape, initial })),
+    options: o,
+  };
+}

@@ -1,0 +1,133 @@
+import { deflateRawSync } from 'zlib';
+
+/**
+ * A small DICOM writer for tests and fixture generation: explicit or implicit VR little endian data sets,
+ * native or encapsulated pixel data, optional Part-10 preamble and meta header, optional deflate.
+ */
+
+export type Value = string | Buffer | { items: Element[][] };
+
+export interface Element {
+  /** (group << 16) | element */
+  tag: number;
+  vr: string;
+  value: Value;
+}
+
+const LONG_VRS = new Set(['OB', 'OW', 'OF', 'OD', 'OL', 'SQ', 'UT', 'UN', 'UC', 'UR']);
+
+export const us = (tag: number, ...values: number[]): Element => {
+  const b = Buffer.alloc(2 * values.length);
+  values.forEach((v, i) => b.writeUInt16LE(v, 2 * i));
+  return { tag, vr: 'US', value: b };
+};
+export const str = (tag: number, vr: string, text: string): Element => ({ tag, vr, value: text });
+
+function pad(value: Buffer | string, vr: string): Buffer {
+  const b = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+  if (b.length % 2 === 0) return b;
+  return Buffer.concat([b, Buffer.from([vr === 'UI' || vr === 'OB' ? 0 : typeof value === 'string' ? 0x20 : 0])]);
+}
+
+function tagBytes(tag: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt16LE(tag >>> 16, 0);
+  b.writeUInt16LE(tag & 0xffff, 2);
+  return b;
+}
+
+function encodeElement(e: Element, implicit: boolean): Buffer {
+  let body: Buffer;
+  if (typeof e.value === 'object' && !Buffer.isBuffer(e.value)) {
+    body = Buffer.concat(e.value.items.map((item) => {
+      const content = Buffer.concat(item.map((x) => encodeElement(x, implicit)));
+      const head = Buffer.alloc(8);
+      head.writeUInt16LE(0xfffe, 0);
+      head.writeUInt16LE(0xe000, 2);
+      head.writeUInt32LE(content.length, 4);
+      return Buffer.concat([head, content]);
+    }));
+  } else {
+    body = pad(e.value, e.vr);
+  }
+  if (implicit) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(body.length, 0);
+    return Buffer.concat([tagBytes(e.tag), len, body]);
+  }
+  if (LONG_VRS.has(e.vr)) {
+    const head = Buffer.alloc(8);
+    head.write(e.vr, 0, 'latin1');
+    head.writeUInt32LE(body.length, 4);
+    return Buffer.concat([tagBytes(e.tag), head, body]);
+  }
+  const head = Buffer.alloc(4);
+  head.write(e.vr, 0, 'latin1');
+  head.writeUInt16LE(body.length, 2);
+  return Buffer.concat([tagBytes(e.tag), head, body]);
+}
+
+/** Encapsulated pixel data: an empty basic offset table, then one fragment per buffer, then the delimiter. */
+function encapsulated(fragments: Buffer[]): Buffer {
+  const item = (data: Buffer): Buffer => {
+    const padded = pad(data, 'OB');
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(0xfffe, 0);
+    head.writeUInt16LE(0xe000, 2);
+    head.writeUInt32LE(padded.length, 4);
+    return Buffer.concat([head, padded]);
+  };
+  const head = Buffer.concat([tagBytes(0x7fe00010), Buffer.from('OB\0\0', 'latin1'), Buffer.from([0xff, 0xff, 0xff, 0xff])]);
+  const end = Buffer.alloc(8);
+  end.writeUInt16LE(0xfffe, 0);
+  end.writeUInt16LE(0xe0dd, 2);
+  return Buffer.concat([head, item(Buffer.alloc(0)), ...fragments.map(item), end]);
+}
+
+export interface DicomSpec {
+  transferSyntax: string;
+  /** Data set elements other than pixel data, in ascending tag order. */
+  elements: Element[];
+  /** Native pixel bytes (little endian), or compressed fragments. */
+  pixels: Buffer | { fragments: Buffer[] };
+  /** Part-10 preamble and meta header (default true). */
+  part10?: boolean;
+}
+
+export function writeDicom(spec: DicomSpec): Buffer {
+  const implicit = spec.transferSyntax === '1.2.840.10008.1.2';
+  const pixelElement = Buffer.isBuffer(spec.pixels)
+    ? encodeElement({ tag: 0x7fe00010, vr: 'OW', value: spec.pixels }, implicit)
+    : encapsulated(spec.pixels.fragments);
+  let dataSet = Buffer.concat([...spec.elements.map((e) => encodeElement(e, implicit)), pixelElement]);
+  if (spec.transferSyntax === '1.2.840.10008.1.2.1.99') dataSet = deflateRawSync(dataSet);
+  if (spec.part10 === false) return dataSet;
+  const meta = Buffer.concat([
+    encodeElement({ tag: 0x00020001, vr: 'OB', value: Buffer.from([0, 1]) }, false),
+    encodeElement(str(0x00020002, 'UI', '1.2.840.10008.5.1.4.1.1.1'), false),
+    encodeElement(str(0x00020003, 'UI', '1.2.3.4.5.6.7'), false),
+    encodeElement(str(0x00020010, 'UI', spec.transferSyntax), false),
+    encodeElement(str(0x00020012, 'UI', '1.2.3.4'), false),
+  ]);
+  const groupLength = Buffer.alloc(4);
+  groupLength.writeUInt32LE(meta.length, 0);
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), encodeElement({ tag: 0x00020000, vr: 'UL', value: groupLength }, false), meta, dataSet]);
+}
+
+/** The image-pixel module of a single-frame grey image. */
+export function greyImageElements(o: { width: number; height: number; bitsAllocated: number; bitsStored: number; photometric?: string; signed?: boolean; extra?: Element[] }): Element[] {
+  const elements: Element[] = [
+    str(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.1'),
+    str(0x00080060, 'CS', 'CR'),
+    us(0x00280002, 1),
+    str(0x00280004, 'CS', o.photometric ?? 'MONOCHROME2'),
+    us(0x00280010, o.height),
+    us(0x00280011, o.width),
+    us(0x00280100, o.bitsAllocated),
+    us(0x00280101, o.bitsStored),
+    us(0x00280102, o.bitsStored - 1),
+    us(0x00280103, o.signed ? 1 : 0),
+    ...(o.extra ?? []),
+  ];
+  return elements.sort((a, b) => a.tag - b.tag);
+}

@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { runCli } from '../../src/cli/run';
+import { commands } from '../../src/cli/commands';
+import { brightestSpotModel, makeArchive } from './helpers';
+
+/** Runs `lmk ...` in process; returns the exit status it set and what it wrote to stderr. */
+async function lmk(argv: string[]): Promise<{ status: number; stderr: string }> {
+  const write = process.stderr.write;
+  let stderr = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  process.exitCode = undefined;
+  try {
+    await runCli('lmk', argv, commands);
+    return { status: Number(process.exitCode ?? 0), stderr };
+  } finally {
+    process.stderr.write = write;
+    process.exitCode = undefined;
+  }
+}
+
+describe('lmk predict', () => {
+  const root = mkdtempSync(join(tmpdir(), 'lmk-predict-cli-'));
+  const model = join(root, 'spot.onnx');
+  writeFileSync(model, brightestSpotModel(3));
+
+  test('exit 1 with bad inputs after finishing the rest; a rerun adds nothing and still exits 1', async () => {
+    const fx = await makeArchive(join(root, 'in'));
+    const out = join(root, 'out');
+    const first = await lmk(['predict', '--model', model, '--input', fx.dir, '--out', out, '--workers', '0', '--csv']);
+    expect(first.stderr).toMatch(/predicted 3, failed 6/);
+    expect(first.status).toBe(1);
+    const lines = (f: string) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean).length;
+    expect([lines('predictions.jsonl'), lines('errors.jsonl'), lines('predictions.csv')]).toEqual([3, 6, 4]);
+    const second = await lmk(['predict', '--model', model, '--input', fx.dir, '--out', out, '--workers', '0']);
+    expect(second.stderr).toMatch(/predicted 0, failed 0, skipped 9 done in an earlier run \(6 of them failed\)/);
+    expect(second.status).toBe(1);
+    expect([lines('predictions.jsonl'), lines('errors.jsonl')]).toEqual([3, 6]);
+  });
+
+  test('exit 0 when every input succeeds; --quiet prints nothing', async () => {
+    const fx = await makeArchive(join(root, 'in-good'));
+    const r = await lmk(['predict', '--model', model, '--input', join(fx.dir, 'a.png'), join(fx.dir, 'sub', 'b.jpg'), '--out', join(root, 'out-good'), '--workers', '0', '--quiet']);
+    expect(r).toEqual({ status: 0, stderr: '' });
+  });
+
+  test('usage errors exit 2 with one line naming the problem', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--model', join(root, 'absent.onnx'), '--input', root, '--out', join(root, 'o')], /--model .*absent\.onnx: no such file/],
+      [['--model', model, '--input', root, '--out', model], /--out .*spot\.onnx: exists and is not a folder/],
+      [['--model', model, '--input', root, '--out', join(root, 'o'), '--workers', '-1'], /--workers must be a whole number >= 0/],
+      [['--model', model, '--input', root, '--out', join(root, 'o'), '--height', '64'], /--height and --width go together/],
+      [['--model', model, '--out', join(root, 'o')], /Missing required argument: input/],
+      [['--model', model, '--input', root, '--out', join(root, 'o'), '--ep', 'tpu'], /Invalid values/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await lmk(['predict', ...args]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(message);
+    }
+  });
+});
