@@ -3,7 +3,7 @@
 // Outputs are allocated by the caller (JavaScript) and passed in, so that this file never allocates JS
 // memory from a worker thread and the async forms can hold plain references.
 //
-//   render(points, height, width, sigma, radius, out, threads, useCuda) -> out
+//   render(points, height, width, sigma, radius, out, outZeroed, threads, useCuda) -> out
 //   decode(heatmaps, count, height, width, method, window, points, scores, threads, useCuda) -> undefined
 //   renderAsync(...same...) -> Promise<out>;  decodeAsync(...same...) -> Promise<undefined>
 //   info() -> { cuda: boolean, cudaDevices: number, cudaError?: string }
@@ -115,8 +115,9 @@ struct RenderJob {
     job.out = float32Arg(info, 5, "out");
     requireLength(env, job.out, "out", job.params.count, job.params.height, job.params.width);
     requireDisjoint(env, job.out, "out", job.points, "points");
-    job.threads = static_cast<int>(integerArg(info, 6, "threads", 1, kMaxThreads));
-    job.useCuda = boolArg(info, 7, "useCuda");
+    job.params.zeroed = boolArg(info, 6, "outZeroed");
+    job.threads = static_cast<int>(integerArg(info, 7, "threads", 1, kMaxThreads));
+    job.useCuda = boolArg(info, 8, "useCuda");
     requireCuda(env, job.useCuda);
     return job;
   }
@@ -177,7 +178,7 @@ void requireArgs(const Napi::CallbackInfo& info, size_t n) {
 }
 
 Napi::Value Render(const Napi::CallbackInfo& info) {
-  requireArgs(info, 8);
+  requireArgs(info, 9);
   const RenderJob job = RenderJob::parse(info);
   const std::string err = job.run();
   if (!err.empty()) throw Napi::Error::New(info.Env(), err);
@@ -221,7 +222,7 @@ class JobWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value RenderAsync(const Napi::CallbackInfo& info) {
-  requireArgs(info, 8);
+  requireArgs(info, 9);
   const RenderJob job = RenderJob::parse(info);
   size_t arrays[] = {0, 5};
   auto* worker = new JobWorker<RenderJob>(info.Env(), job, info, arrays, 2, info[5]);

@@ -23,6 +23,7 @@ struct RenderParams {
   int64_t width;
   double sigma;
   double radius;  // truncation radius in pixels: zero where the distance to the landmark exceeds it
+  bool zeroed;    // the output is known to hold zeros (freshly allocated): only the windows are written
 };
 
 struct DecodeParams {

@@ -73,7 +73,7 @@ Peak findPeak(const float* hm, int64_t size, int64_t width) {
     if (m > best.value) {
       int64_t j = 0;
       while (hm[start + j] != m) ++j;
-      best = Peak{start + j, m};
+      best = Peak{start + j, hm[start + j]};  // the stored value: MAXPS may return -0 for +0
     }
   }
   return best;
@@ -85,7 +85,7 @@ void renderCpu(const float* points, const RenderParams& p, float* out, int threa
   const int64_t plane = p.height * p.width;
   parallelFor(p.count, threads, [&](int64_t i) {
     float* hm = out + i * plane;
-    std::memset(hm, 0, static_cast<size_t>(plane) * sizeof(float));
+    if (!p.zeroed) std::memset(hm, 0, static_cast<size_t>(plane) * sizeof(float));
     const double px = points[2 * i], py = points[2 * i + 1];
     const Span xs = clippedSpan(px, p.radius, p.width);
     const Span ys = clippedSpan(py, p.radius, p.height);

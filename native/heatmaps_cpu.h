@@ -7,7 +7,7 @@
 
 namespace lmk {
 
-// Writes count x height x width values to out (overwriting all of it).
+// Writes count x height x width values to out (all of them, or only the windows when params.zeroed).
 void renderCpu(const float* points, const RenderParams& params, float* out, int threads);
 
 // Writes 2 x count coordinates to points and count peak values to scores.

@@ -110,7 +110,7 @@ std::string render(const float* points, const RenderParams& p, float* out) {
   if ((err = dOut.allocate(outBytes)) != cudaSuccess) return describe(err, "cudaMalloc (heatmaps)");
   if ((err = cudaMemcpy(dPoints.get(), points, pointBytes, cudaMemcpyHostToDevice)) != cudaSuccess)
     return describe(err, "cudaMemcpy (points)");
-  if ((err = cudaMemset(dOut.get(), 0, outBytes)) != cudaSuccess) return describe(err, "cudaMemset");
+  if ((err = cudaMemset(dOut.get(), 0, outBytes)) != cudaSuccess) return describe(err, "cudaMemset");  // even when params.zeroed: whole planes are copied back over out
   renderKernel<<<static_cast<unsigned>(p.count), kThreads>>>(dPoints.get(), p, dOut.get());
   if ((err = cudaGetLastError()) != cudaSuccess) return describe(err, "render kernel launch");
   if ((err = cudaMemcpy(out, dOut.get(), outBytes, cudaMemcpyDeviceToHost)) != cudaSuccess)

@@ -3,3 +3,4 @@ export * from './metrics';
 export * from './protocols';
 export * from './predictions';
 export * from './format';
+export * from './baseline';

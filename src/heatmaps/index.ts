@@ -37,7 +37,7 @@ function useCuda(fn: string, backend: Backend): boolean {
 }
 
 function renderArgs(fn: string, a: CheckedRender) {
-  return [a.points, a.height, a.width, a.sigma, a.radius, a.out, a.threads ?? DEFAULT_THREADS, useCuda(fn, a.backend)] as const;
+  return [a.points, a.height, a.width, a.sigma, a.radius, a.out, a.outZeroed, a.threads ?? DEFAULT_THREADS, useCuda(fn, a.backend)] as const;
 }
 
 function decodeArgs(fn: string, a: CheckedDecode, points: Float32Array, scores: Float32Array) {

@@ -8,8 +8,8 @@ import { join, resolve } from 'path';
 
 /** The raw binding (native/addon.cc). Arguments are validated again there; outputs are passed in. */
 export interface Addon {
-  render(points: Float32Array, height: number, width: number, sigma: number, radius: number, out: Float32Array, threads: number, useCuda: boolean): Float32Array;
-  renderAsync(points: Float32Array, height: number, width: number, sigma: number, radius: number, out: Float32Array, threads: number, useCuda: boolean): Promise<Float32Array>;
+  render(points: Float32Array, height: number, width: number, sigma: number, radius: number, out: Float32Array, outZeroed: boolean, threads: number, useCuda: boolean): Float32Array;
+  renderAsync(points: Float32Array, height: number, width: number, sigma: number, radius: number, out: Float32Array, outZeroed: boolean, threads: number, useCuda: boolean): Promise<Float32Array>;
   decode(heatmaps: Float32Array, count: number, height: number, width: number, method: number, window: number, points: Float32Array, scores: Float32Array, threads: number, useCuda: boolean): void;
   decodeAsync(heatmaps: Float32Array, count: number, height: number, width: number, method: number, window: number, points: Float32Array, scores: Float32Array, threads: number, useCuda: boolean): Promise<void>;
   info(): { cuda: boolean; cudaDevices: number; cudaError?: string };
@@ -47,10 +47,7 @@ function load(): { addon?: Addon; info: NativeInfo } {
   if (typeof paths === 'string') return { info: { available: false, cuda: false, cudaDevices: 0, reason: paths } };
   const problems: string[] = [];
   for (const path of paths) {
-    if (!existsSync(path)) {
-      problems.push(`${path} does not exist`);
-      continue;
-    }
+    if (!existsSync(path)) continue;
     try {
       const addon = require(path) as Addon;
       const missing = ADDON_FUNCTIONS.filter((f) => typeof addon[f] !== 'function');
@@ -61,7 +58,8 @@ function load(): { addon?: Addon; info: NativeInfo } {
       problems.push(`${path} did not load: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  return { info: { available: false, cuda: false, cudaDevices: 0, reason: problems.join('; ') } };
+  const reason = problems.length ? problems.join('; ') : `not built (no ${paths.join(' or ')})`;
+  return { info: { available: false, cuda: false, cudaDevices: 0, reason } };
 }
 
 /** What the heatmap functions run on. Does not warn. */

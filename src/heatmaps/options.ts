@@ -65,6 +65,8 @@ export interface CheckedRender {
   sigma: number;
   radius: number;
   out: Float32Array;
+  /** Whether out was allocated here (so holds zeros and only the windows need writing). */
+  outZeroed: boolean;
   threads?: number;
   backend: Backend;
 }
@@ -160,7 +162,7 @@ export function checkRender(fn: string, points: unknown, height: unknown, width:
     if (out.length !== n) throw new RangeError(`${fn}: options.out has ${out.length} values; expected ${count} x ${h} x ${w} = ${n}`);
     if (out.buffer === pts.buffer) throw new RangeError(`${fn}: options.out must not share memory with points`);
   }
-  return { points: pts, count, height: h, width: w, sigma, radius, out, ...nativeOptions(fn, opts) };
+  return { points: pts, count, height: h, width: w, sigma, radius, out, outZeroed: opts.out === undefined, ...nativeOptions(fn, opts) };
 }
 
 export function checkDecode(fn: string, heatmaps: unknown, count: unknown, height: unknown, width: unknown, options: unknown): CheckedDecode {

@@ -16,7 +16,7 @@ export function renderChecked(a: CheckedRender): Float32Array {
   const inv2Sigma2 = 1 / (2 * a.sigma * a.sigma);
   const radius2 = radius * radius;
   const plane = height * width;
-  out.fill(0);
+  if (!a.outZeroed) out.fill(0);
   for (let i = 0; i < count; i++) {
     const px = points[2 * i];
     const py = points[2 * i + 1];

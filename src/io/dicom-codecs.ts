@@ -30,7 +30,6 @@ const wasmModules = new Map<string, Promise<WasmModule>>();
 function loadWasm(modulePath: string): Promise<WasmModule> {
   let loaded = wasmModules.get(modulePath);
   if (!loaded) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const factory = require(modulePath) as (options: object) => Promise<WasmModule>;
     // The codecs print progress notes (OpenJPEG's [INFO] lines); failures still arrive as exceptions.
     loaded = factory({ print: () => undefined, printErr: () => undefined });
@@ -79,7 +78,6 @@ interface LosslessDecoder {
 
 /** JPEG Lossless, Non-Hierarchical (processes 14 and 14 SV1). */
 export function decodeJpegLossless(source: string, encoded: Uint8Array, bitsAllocated: number): DecodedFrame {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Decoder } = require('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
   const decoder = new Decoder();
   let samples: Uint8Array | Uint16Array;

@@ -2,7 +2,7 @@ import { inflateRawSync } from 'zlib';
 import * as dicomParser from 'dicom-parser';
 import { rawDicomSyntax } from './detect';
 import { decodeJpeg2000, decodeJpegBaseline, decodeJpegLossless, decodeJpegLs, decodeRle, DecodedFrame } from './dicom-codecs';
-import { checkDimensions, ImageReadError } from './errors';
+import { checkDimensions, DEFAULT_MAX_PIXELS, ImageReadError } from './errors';
 import { decodeJpegSequential } from './jpeg-extended';
 import { DecodedImage, ImageInfo } from './types';
 
@@ -114,7 +114,7 @@ function toInfo(h: DicomHeader): ImageInfo {
 }
 
 export function readDicomInfo(bytes: Uint8Array, source: string): ImageInfo {
-  return toInfo(readHeader(parse(bytes, source, Number.MAX_SAFE_INTEGER), source));
+  return toInfo(readHeader(parse(bytes, source, DEFAULT_MAX_PIXELS), source));
 }
 
 /** The frame header of a JPEG-family stream (SOFn, JPEG-LS SOF55) or a JPEG 2000 codestream (SIZ), if found. */

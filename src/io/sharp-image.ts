@@ -5,13 +5,14 @@ import { DecodedImage, ImageFormat, ImageInfo } from './types';
 /** JPEG, PNG (8/16-bit), TIFF and WebP through sharp (libvips). */
 
 function failure(source: string, err: unknown): ImageReadError {
-  const message = (err as Error).message ?? String(err);
-  return new ImageReadError(source, `corrupt or truncated image (${message.split('\n')[0]})`);
+  const message = ((err as Error).message ?? String(err)).split('\n')[0];
+  return new ImageReadError(source, /pixel limit/.test(message) ? message : `corrupt or truncated image (${message})`);
 }
 
+/** Header only: sizes are checked against the caller's limit afterwards, so sharp's own limit is off here. */
 async function metadataOf(input: Buffer | string, source: string): Promise<sharp.Metadata> {
   try {
-    return await sharp(input).metadata();
+    return await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw failure(source, err);
   }

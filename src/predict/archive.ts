@@ -1,5 +1,5 @@
 import { promises as fsp } from 'fs';
-import { basename, dirname, extname, join, relative, resolve } from 'path';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'path';
 import type { Point } from '../data';
 import type { Predictor } from '../infer';
 import { writeFileAtomic } from '../util/fs';
@@ -128,6 +128,8 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
       result.failed++;
       progress();
     };
+    // An output folder inside an input folder holds overlays, which are images but no inputs.
+    const isOutput = (file: string): boolean => file.startsWith(outDir + sep);
     const isNew = (file: string): boolean => {
       if (seen.has(file)) return false;
       seen.add(file);
@@ -143,15 +145,15 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
         const walkErrors: [string, Error][] = [];
         for await (const file of walkInputs([input], (path, err) => walkErrors.push([path, err]))) {
           for (const [path, err] of walkErrors.splice(0)) if (isNew(path)) fail(path, err.message);
-          if (!isNew(file)) continue;
+          if (isOutput(file) || !isNew(file)) continue;
           const rel = file === root ? basename(file) : relative(root, file);
-          yield { source: file, tag: { file, overlayName: `${rel.slice(0, rel.length - extname(rel).length) || rel}.png` } };
+          yield { source: file, tag: { file, overlayName: join(dirname(rel), `${idOf(rel)}.png`) } };
         }
         for (const [path, err] of walkErrors) if (isNew(path)) fail(path, err.message);
       }
     }
 
-    if (o.onTotal) void countTodo(o.inputs, done, failedBefore).then(o.onTotal, () => undefined);
+    if (o.onTotal) void countTodo(o.inputs, outDir, done, failedBefore).then(o.onTotal, () => undefined);
 
     await runPipeline(o.predictor, pool, items(), {
       onError: (item, err) => fail(item.file, err.message),
@@ -192,9 +194,9 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
 }
 
 /** How many inputs are not yet in either journal (a name-only walk, for progress). */
-async function countTodo(inputs: string[], done: Set<string>, failedBefore: Set<string>): Promise<number> {
+async function countTodo(inputs: string[], outDir: string, done: Set<string>, failedBefore: Set<string>): Promise<number> {
   const seen = new Set<string>();
-  for await (const file of walkInputs(inputs, (path) => seen.add(path))) seen.add(file);
+  for await (const file of walkInputs(inputs, (path) => seen.add(path))) if (!file.startsWith(outDir + sep)) seen.add(file);
   let n = 0;
   for (const file of seen) if (!done.has(file) && !failedBefore.has(file)) n++;
   return n;

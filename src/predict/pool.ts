@@ -4,7 +4,7 @@
  * workers keep preparing the requests queued before it started.
  */
 import { Worker } from 'worker_threads';
-import { join } from 'path';
+import { workerScript } from '../util/worker-script';
 import { prepareTimed, PrepareTaskOptions, TimedPreparedImage } from './prepare';
 
 export interface PrepareRequest {
@@ -15,28 +15,6 @@ export interface PrepareRequest {
 export type PrepareReply =
   | { id: number; ok: true; result: TimedPreparedImage }
   | { id: number; ok: false; message: string };
-
-/**
- * The worker's script. Built code runs `prepare-worker.js`; under ts-jest the source is TypeScript, so
- * the worker first registers a transpile-only loader from the `typescript` dev dependency.
- */
-function workerEntry(): { script: string; eval: boolean } {
-  const compiled = __filename.endsWith('.js');
-  const path = join(__dirname, `prepare-worker.${compiled ? 'js' : 'ts'}`);
-  if (compiled) return { script: path, eval: false };
-  const loader = `
-    const fs = require('fs');
-    const ts = require('typescript');
-    require.extensions['.ts'] = (module, filename) => {
-      const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-        fileName: filename,
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      });
-      module._compile(out.outputText, filename);
-    };
-    require(${JSON.stringify(path)});`;
-  return { script: loader, eval: true };
-}
 
 interface Task {
   name: string;
@@ -49,10 +27,14 @@ interface Slot {
   tasks: Map<number, Task>;
 }
 
-/** An error message that names the input (io errors already do; anything else gets the name in front). */
+const BUFFER_NAME = '<buffer>: ';
+
+/** An error message that names the input: io errors name a path themselves, a buffer as '<buffer>', which the name replaces. */
 function naming(name: string, message: string): Error {
-  return new Error(message.startsWith(name) ? message : `${name}: ${message}`);
+  if (message.startsWith(name)) return new Error(message);
+  return new Error(`${name}: ${message.startsWith(BUFFER_NAME) ? message.slice(BUFFER_NAME.length) : message}`);
 }
+
 
 /** Prepares images on `workers` threads (0: on the calling thread). */
 export class PreparePool {
@@ -66,7 +48,7 @@ export class PreparePool {
   }
 
   private spawn(): Slot {
-    const entry = workerEntry();
+    const entry = workerScript(__dirname, 'prepare-worker', __filename);
     const worker = new Worker(entry.script, { eval: entry.eval, workerData: this.options });
     const slot: Slot = { worker, tasks: new Map() };
     worker.on('message', (reply: PrepareReply) => {

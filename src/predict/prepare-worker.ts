@@ -1,10 +1,23 @@
 /** A preparation thread (see pool.ts): decodes and preprocesses images, replying with arrays transferred. */
+import { setPriority } from 'os';
 import { parentPort, workerData } from 'worker_threads';
 import { prepareTimed, PrepareTaskOptions } from './prepare';
 import type { PrepareReply, PrepareRequest } from './pool';
 
+const PREPARATION_NICE = 10;
+
 const options = workerData as PrepareTaskOptions;
 const port = parentPort!;
+
+// Preparation must yield to the session, which is the bottleneck it hides behind. On Linux the nice
+// value belongs to the thread (setpriority(2), NPTL), so this lowers this thread alone.
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, PREPARATION_NICE);
+  } catch {
+    // Not permitted here: run at the normal priority.
+  }
+}
 
 // One image at a time, in order: a worker never holds two decoded images at once.
 let queue: Promise<void> = Promise.resolve();

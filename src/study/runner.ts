@@ -121,11 +121,22 @@ interface RunSpec {
   init: InitSource;
 }
 
+function sameSelection(a: DataSelection, b: DataSelection): boolean {
+  return a.format === b.format && resolve(a.root) === resolve(b.root) && a.split === b.split && a.folds === b.folds && a.fold === b.fold;
+}
+
+function describeSelection(d: DataSelection): string {
+  return `${d.format} ${resolve(d.root)} ${d.split}${d.folds !== undefined ? ` (fold ${(d.fold ?? 0) + 1} of ${d.folds})` : ''}`;
+}
+
 async function executeRun(spec: RunSpec, index: number, total: number, options: RunnerOptions): Promise<RunRecord> {
   const runDir = resolve(options.outDir, 'runs', spec.runId);
   const done = await finishedRun(runDir);
   const emit = (state: RunEvent['state']): void => options.onEvent?.({ runId: spec.runId, index, total, state });
   if (done) {
+    if (!sameSelection(done.data, spec.testData)) {
+      throw new Error(`${runDir} holds a finished run scored on ${describeSelection(done.data)}, not ${describeSelection(spec.testData)}: choose another output folder`);
+    }
     emit('skipped');
     return done;
   }

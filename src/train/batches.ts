@@ -5,7 +5,7 @@
  * augmentation seed), so batches are the same whichever worker makes them, and with none.
  */
 import { Worker } from 'worker_threads';
-import { join } from 'path';
+import { workerScript } from '../util/worker-script';
 import type { LandmarkItem } from '../data/types';
 import { prepareSample, SampleCache, SampleConfig } from './samples';
 
@@ -54,28 +54,6 @@ export async function assembleBatch(items: LandmarkItem[], config: SampleConfig,
   return { images, targets, gridLandmarks };
 }
 
-/**
- * The worker's script. Built code runs `batch-worker.js` directly; under ts-jest the source is
- * TypeScript, so the worker first registers a transpile-only loader from the `typescript` dev dependency.
- */
-function workerEntry(): { script: string; eval: boolean } {
-  const compiled = __filename.endsWith('.js');
-  const path = join(__dirname, `batch-worker.${compiled ? 'js' : 'ts'}`);
-  if (compiled) return { script: path, eval: false };
-  const loader = `
-    const fs = require('fs');
-    const ts = require('typescript');
-    require.extensions['.ts'] = (module, filename) => {
-      const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-        fileName: filename,
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      });
-      module._compile(out.outputText, filename);
-    };
-    require(${JSON.stringify(path)});`;
-  return { script: loader, eval: true };
-}
-
 interface Pending {
   resolve: (b: Batch) => void;
   reject: (e: Error) => void;
@@ -92,7 +70,7 @@ export class BatchMaker {
 
   constructor(private readonly items: LandmarkItem[], private readonly config: SampleConfig, workers: number) {
     if (!Number.isInteger(workers) || workers < 0) throw new Error(`batch workers must be a whole number >= 0, got ${workers}`);
-    const entry = workerEntry();
+    const entry = workerScript(__dirname, 'batch-worker', __filename);
     const init: WorkerInit = { items, config };
     for (let w = 0; w < workers; w++) {
       const worker = new Worker(entry.script, { eval: entry.eval, workerData: init });

@@ -62,7 +62,7 @@ const reduceRule = (mean: boolean): GradRule => (ctx, node, dOut, needs) => {
   const kept = x.map((d, i) => (axes.includes(i) ? 1 : d));
   let d = first(dOut);
   if (intAttr(node, 'keepdims', 1) === 0) d = g.reshape(d, kept);
-  if (mean) d = g.mul(d, g.scalar(1 / (elementCount(x) / elementCount(kept))));
+  if (mean) d = g.mul(d, scalarLike(ctx, 1 / (elementCount(x) / elementCount(kept)), node.inputs[0]));
   return [g.expand(d, x)];
 };
 
@@ -229,7 +229,10 @@ const matMulRule: GradRule = (ctx, node, dOut, needs) => {
 /** ONNX element type codes of the float types a Cast gradient flows back to. */
 const FLOAT_CODES: Record<string, number> = { float32: 1, float16: 10, float64: 11 };
 
-const zeroLike = (g: GraphBuilder): string => g.scalar(0);
+/** A scalar constant of `like`'s element type (float32 or float64), so that rules work in both. */
+const scalarLike = (ctx: GradContext, value: number, like: string): string => (ctx.shape(like).dataType === 'float64'
+  ? ctx.g.constant({ dataType: 'float64', dims: [], data: Float64Array.of(value) }, 'f64')
+  : ctx.g.scalar(value));
 
 /**
  * The gradient rules, by ONNX op type. Ops without an entry are not differentiable here; autodiff
@@ -238,13 +241,13 @@ const zeroLike = (g: GraphBuilder): string => g.scalar(0);
 export const GRADIENT_RULES: Record<string, GradRule> = {
   Identity: elementwise((_c, _n, d) => d),
   Neg: elementwise((c, _n, d) => c.g.neg(d)),
-  Relu: elementwise((c, n, d) => c.g.op1('Where', [c.g.op1('Greater', [n.outputs[0], zeroLike(c.g)]), d, zeroLike(c.g)])),
-  Sigmoid: elementwise((c, n, d) => c.g.mul(d, c.g.mul(n.outputs[0], c.g.sub(c.g.scalar(1), n.outputs[0])))),
-  Tanh: elementwise((c, n, d) => c.g.mul(d, c.g.sub(c.g.scalar(1), c.g.mul(n.outputs[0], n.outputs[0])))),
+  Relu: elementwise((c, n, d) => c.g.op1('Where', [c.g.op1('Greater', [n.outputs[0], scalarLike(c, 0, n.outputs[0])]), d, scalarLike(c, 0, n.outputs[0])])),
+  Sigmoid: elementwise((c, n, d) => c.g.mul(d, c.g.mul(n.outputs[0], c.g.sub(scalarLike(c, 1, n.outputs[0]), n.outputs[0])))),
+  Tanh: elementwise((c, n, d) => c.g.mul(d, c.g.sub(scalarLike(c, 1, n.outputs[0]), c.g.mul(n.outputs[0], n.outputs[0])))),
   Exp: elementwise((c, n, d) => c.g.mul(d, n.outputs[0])),
   Log: elementwise((c, n, d) => c.g.div(d, n.inputs[0])),
   Abs: elementwise((c, n, d) => c.g.mul(d, c.g.op1('Sign', [n.inputs[0]]))),
-  Sqrt: elementwise((c, n, d) => c.g.div(c.g.mul(d, c.g.scalar(0.5)), n.outputs[0])),
+  Sqrt: elementwise((c, n, d) => c.g.div(c.g.mul(d, scalarLike(c, 0.5, n.outputs[0])), n.outputs[0])),
   Softplus: elementwise((c, n, d) => c.g.mul(d, c.g.sigmoid(n.inputs[0]))),
   Cast: (ctx, node, dOut, needs) => {
     const from = ctx.shape(node.inputs[0]).dataType;
@@ -257,7 +260,7 @@ export const GRADIENT_RULES: Record<string, GradRule> = {
   Mul: binary((c, n, d) => c.g.mul(d, n.inputs[1]), (c, n, d) => c.g.mul(d, n.inputs[0])),
   Div: binary((c, n, d) => c.g.div(d, n.inputs[1]), (c, n, d) => c.g.neg(c.g.div(c.g.mul(d, n.outputs[0]), n.inputs[1]))),
   Pow: binary(
-    (c, n, d) => c.g.mul(d, c.g.mul(n.inputs[1], c.g.pow(n.inputs[0], c.g.sub(n.inputs[1], c.g.scalar(1))))),
+    (c, n, d) => c.g.mul(d, c.g.mul(n.inputs[1], c.g.pow(n.inputs[0], c.g.sub(n.inputs[1], scalarLike(c, 1, n.inputs[1]))))),
     (c, n, d) => c.g.mul(d, c.g.mul(n.outputs[0], c.g.log(n.inputs[0]))),
   ),
   Sum: (ctx, node, dOut, needs) => {
@@ -271,8 +274,8 @@ export const GRADIENT_RULES: Record<string, GradRule> = {
     const cond = node.inputs[0];
     return [
       undefined,
-      needs[1] ? unbroadcast(ctx, g.op1('Where', [cond, d, zeroLike(g)]), out, dims(ctx, node.inputs[1])) : undefined,
-      needs[2] ? unbroadcast(ctx, g.op1('Where', [cond, zeroLike(g), d]), out, dims(ctx, node.inputs[2])) : undefined,
+      needs[1] ? unbroadcast(ctx, g.op1('Where', [cond, d, scalarLike(ctx, 0, node.outputs[0])]), out, dims(ctx, node.inputs[1])) : undefined,
+      needs[2] ? unbroadcast(ctx, g.op1('Where', [cond, scalarLike(ctx, 0, node.outputs[0]), d]), out, dims(ctx, node.inputs[2])) : undefined,
     ];
   },
 
@@ -281,7 +284,7 @@ export const GRADIENT_RULES: Record<string, GradRule> = {
   GlobalAveragePool: (ctx, node, dOut, needs) => {
     if (!needs[0]) return [undefined];
     const x = dims(ctx, node.inputs[0]);
-    return [ctx.g.expand(ctx.g.mul(first(dOut), ctx.g.scalar(1 / elementCount(x.slice(2)))), x)];
+    return [ctx.g.expand(ctx.g.mul(first(dOut), scalarLike(ctx, 1 / elementCount(x.slice(2)), node.inputs[0])), x)];
   },
 
   Concat: concatRule,

@@ -6,11 +6,13 @@
  */
 import { promises as fsp } from 'fs';
 import { dirname, join, resolve } from 'path';
+import { fromGridPoint } from '../data/grid';
 import type { LandmarkItem } from '../data/types';
 import { Random } from '../data/random';
 import { decodeHeatmapsBatch } from '../heatmaps';
 import { cropTopLeft, paddedSize } from '../infer/padding';
-import { exportModelFile } from '../models/export';
+import { exportModel } from '../models/export';
+import { Model, saveModel } from '../onnx';
 import { initStateDict, validateSeed } from '../models/parameters';
 import { derivedSeed } from '../models/random';
 import { readSafetensors, writeSafetensors } from '../models/safetensors';
@@ -21,7 +23,7 @@ import { importSafetensors } from '../models/weights';
 import { writeFileAtomic } from '../util/fs';
 import { Batch, BatchMaker, SampleRequest } from './batches';
 import { Checkpoint, loadCheckpoint, RunSettings, saveCheckpoint, TrainState } from './checkpoint';
-import { gridToOriginal, SampleConfig } from './samples';
+import type { SampleConfig } from './samples';
 import { DEFAULT_PLATEAU, EarlyStopping, PlateauOptions, ReduceLROnPlateau } from './schedule';
 import { LOSSES, LossName } from './step-graph';
 import { TrainStep } from './step';
@@ -230,6 +232,11 @@ export async function loadInitialWeights(path: string, spec: ModelSpec, seed: nu
   return importSafetensors(spec, contents, { seed, freshHead, source: path });
 }
 
+/** Optimizer steps the run trains for in all. */
+function targetSteps(r: Resolved): number {
+  return r.steps ?? Math.floor(r.train.length / r.batch) * r.epochs!;
+}
+
 /** The training data order: epoch e's permutation of the items and each sample's augmentation seed. */
 function epochPlan(r: Resolved, epoch: number): SampleRequest[][] {
   const n = r.train.length;
@@ -278,13 +285,15 @@ class JsonlLog {
 function radialErrors(heatmaps: Float32Array, items: LandmarkItem[], r: Resolved): { sum: number; count: number; unit: 'mm' | 'px' } {
   const k = r.spec.classes;
   const { height, width } = r.grid;
-  const cropped = cropTopLeft(heatmaps, items.length, k, r.padded.height, r.padded.width, height, width);
+  const raw = cropTopLeft(heatmaps, items.length, k, r.padded.height, r.padded.width, height, width);
+  // As the exported model does (see outputProbabilities): decode probabilities, not logits.
+  const cropped = r.loss === 'bce' ? raw.map((v) => 1 / (1 + Math.exp(-v))) : raw;
   const decoded = decodeHeatmapsBatch(cropped, items.length, k, height, width, { method: 'gaussian-fit', sigma: r.sigma });
   const mm = items.every((i) => i.mmPerPixel !== undefined);
   let sum = 0;
   items.forEach((item, b) => {
     for (let j = 0; j < k; j++) {
-      const [x, y] = gridToOriginal([decoded.points[2 * (b * k + j)], decoded.points[2 * (b * k + j) + 1]], item, r.grid);
+      const [x, y] = fromGridPoint([decoded.points[2 * (b * k + j)], decoded.points[2 * (b * k + j) + 1]], item, r.grid);
       const [tx, ty] = item.landmarks[j];
       sum += Math.hypot(x - tx, y - ty) * (mm ? item.mmPerPixel! : 1);
     }
@@ -312,8 +321,9 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const diff = settingsDifference(resumed.state.settings, settings);
     if (diff) throw new Error(`${checkpointPath}: cannot resume with different settings: ${diff}`);
     const done = resumed.state;
-    if (done.finished) {
-      // Nothing left to train: hand back the final model, as the run did when it finished.
+    const earlyStopped = r.validation.length > 0 && new EarlyStopping(r.earlyStoppingPatience, done.earlyStopping).shouldStop;
+    if (done.finished && (done.step >= targetSteps(r) || earlyStopped)) {
+      // Nothing left to train (a larger --epochs/--steps extends a run that is not early-stopped): hand back the final model.
       const final = r.validation.length && (await fileExists(bestPath)) ? (await readSafetensors(bestPath)).tensors : resumed.weights;
       await writeModel(modelPath, onnxPath, final, r);
       return { status: 'finished', steps: done.step, epochs: done.epoch, checkpoint: checkpointPath, weights: final, modelFile: modelPath, onnxFile: onnxPath,
@@ -339,7 +349,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     let state: TrainState;
     if (resumed) {
       step.loadOptimizerState(resumed.optimizer);
-      state = resumed.state;
+      state = { ...resumed.state, finished: false };
       await log.truncateTo(state.step, state.epoch);
     } else {
       state = {
@@ -352,7 +362,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const plateau = new ReduceLROnPlateau(r.plateau, r.lr, state.plateau);
     const stopping = new EarlyStopping(r.earlyStoppingPatience, state.earlyStopping);
     const batchesPerEpoch = Math.floor(r.train.length / r.batch);
-    const totalSteps = r.steps ?? batchesPerEpoch * r.epochs!;
+    const totalSteps = targetSteps(r);
     const hasValidation = r.validation.length > 0;
 
     const result = (status: TrainStatus, lastLoss?: number): TrainResult => ({
@@ -495,7 +505,21 @@ async function writeModel(modelPath: string, onnxPath: string, weights: StateDic
   await fsp.mkdir(dirname(modelPath), { recursive: true });
   await writeSafetensors(modelPath, weights, metadata);
   await fsp.mkdir(dirname(onnxPath), { recursive: true });
-  await exportModelFile(onnxPath, r.spec, weights, { metadata });
+  const model = exportModel(r.spec, weights, { metadata: { ...metadata, 'lmk.loss': r.loss } });
+  if (r.loss === 'bce') outputProbabilities(model);
+  await saveModel(model, onnxPath);
+}
+
+/**
+ * A model trained with BCE outputs logits; its heatmaps for decoding are their sigmoids (peak about 1 when
+ * confident, positive, as the decoders' refinement windows expect), so the exported graph ends with one.
+ */
+function outputProbabilities(model: Model): void {
+  const output = model.graph.outputs[0].name;
+  const producer = model.graph.nodes.find((n) => n.outputs.includes(output))!;
+  const logits = `${output}_logits`;
+  producer.outputs = producer.outputs.map((o) => (o === output ? logits : o));
+  model.graph.nodes.push({ name: 'heatmap_probabilities', opType: 'Sigmoid', inputs: [logits], outputs: [output], attributes: {} });
 }
 
 async function fileExists(path: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  * multiple of 32 (as the Predictor pads), and its target heatmaps rendered at the grid landmarks.
  */
 import { augment } from '../data/augment';
-import { fromGridPoint, toGridPoints, toNetworkInput, toUnitGrid } from '../data/grid';
+import { toGridPoints, toNetworkInput, toUnitGrid } from '../data/grid';
 import { Random } from '../data/random';
 import type { LandmarkItem, Point } from '../data/types';
 import { renderHeatmaps } from '../heatmaps';
@@ -59,9 +59,4 @@ export async function prepareSample(item: LandmarkItem, config: SampleConfig, au
   const heatmaps = renderHeatmaps(gridLandmarks, grid.height, grid.width, { sigma: config.sigma, threads: 1 });
   const target = padBottomRight(heatmaps, 1, config.classes, grid.height, grid.width, padded.height, padded.width);
   return { image, target, gridLandmarks };
-}
-
-/** A grid point back in the item's original image pixels. */
-export function gridToOriginal(point: Point, item: LandmarkItem, grid: { height: number; width: number }): Point {
-  return fromGridPoint(point, item, grid);
 }

@@ -1,4 +1,4 @@
-import { GraphBuilder, Model } from '../onnx';
+import { attr, GraphBuilder, Model } from '../onnx';
 import type { Layers } from '../models/layers';
 import { addGradients } from './autodiff';
 import { RunningStat, TrainableParam, TrainingLayers } from './training-layers';
@@ -71,16 +71,29 @@ export function resolveStepOptions(o: StepGraphOptions): Required<Omit<StepGraph
 
 /** Mean loss over all elements of prediction `p` against targets `t` (both [B, K, H, W]). */
 export function buildLoss(g: GraphBuilder, loss: LossName, p: string, t: string): string {
-  const all = [0, 1, 2, 3];
+  return meanInDouble(g, elementLoss(g, loss, p, t));
+}
+
+/**
+ * The mean of all elements, summed in float64: ORT sums float32 sequentially, which for the ~10^6
+ * heatmap values put the loss ~1e-5 (relative) off PyTorch's pairwise sum; the gradient is unchanged.
+ */
+function meanInDouble(g: GraphBuilder, x: string): string {
+  const mean = g.op1('ReduceMean', [g.op1('Cast', [x], { to: attr.int(11) })], { keepdims: attr.int(0) });
+  return g.op1('Cast', [mean], { to: attr.int(1) });
+}
+
+/** The per-element loss of prediction `p` against targets `t`. */
+function elementLoss(g: GraphBuilder, loss: LossName, p: string, t: string): string {
   switch (loss) {
     case 'mse': {
       const d = g.sub(p, t);
-      return g.reduceMean(g.mul(d, d), all, false);
+      return g.mul(d, d);
     }
     case 'bce': {
       // PyTorch's BCEWithLogits, stable form: max(x, 0) - x t + log(1 + exp(-|x|)).
       const softplusNegAbs = g.log(g.add(g.scalar(1), g.exp(g.neg(g.abs(p)))));
-      return g.reduceMean(g.add(g.sub(g.relu(p), g.mul(p, t)), softplusNegAbs), all, false);
+      return g.add(g.sub(g.relu(p), g.mul(p, t)), softplusNegAbs);
     }
     case 'adaptive_wing': {
       // Wang et al. 2019, defaults alpha 2.1, omega 14, epsilon 1, theta 0.5.
@@ -95,7 +108,7 @@ export function buildLoss(g: GraphBuilder, loss: LossName, p: string, t: string)
       );
       const c = g.sub(g.mul(a, g.scalar(theta)), g.mul(g.scalar(omega), g.log(g.add(g.scalar(1), thetaPow))));
       const far = g.sub(g.mul(a, delta), c);
-      return g.reduceMean(g.op1('Where', [g.op1('Less', [delta, g.scalar(theta)]), near, far]), all, false);
+      return g.op1('Where', [g.op1('Less', [delta, g.scalar(theta)]), near, far]);
     }
   }
 }
@@ -141,16 +154,22 @@ export function compileTrainStep(options: StepGraphOptions): CompiledStep {
   const params = layers.params;
   const grads = addGradients(g, loss, params.map((p) => p.name));
 
-  // Scalars shared by every parameter, as torch.optim.Adam computes them.
-  const stepSize = g.div(lr, g.sub(g.scalar(1), g.pow(g.scalar(o.beta1), step)));
-  const bc2Sqrt = g.sqrt(g.sub(g.scalar(1), g.pow(g.scalar(o.beta2), step)));
+  // Scalars shared by every parameter, in float64 as torch.optim.Adam computes them in Python
+  // (1 - 0.999^t in float32 is off by ~1e-5 relative at t = 1).
+  const f64 = (v: number): string => g.constant({ dataType: 'float64', dims: [], data: Float64Array.of(v) }, 'f64');
+  const toDouble = (v: string): string => g.op1('Cast', [v], { to: attr.int(11) });
+  const toFloat = (v: string): string => g.op1('Cast', [v], { to: attr.int(1) });
+  const step64 = toDouble(step);
+  const stepSize = toFloat(g.div(toDouble(lr), g.sub(f64(1), g.pow(f64(o.beta1), step64))));
+  const bc2Sqrt = toFloat(g.sqrt(g.sub(f64(1), g.pow(f64(o.beta2), step64))));
   params.forEach((p, k) => {
     const m = g.input(stepNames.m(p.name), 'float32', p.shape);
     const v = g.input(stepNames.v(p.name), 'float32', p.shape);
     const grad = o.weightDecay > 0 ? g.add(grads[k], g.mul(p.name, g.scalar(o.weightDecay))) : grads[k];
     // Updated tensors are written under their output names directly: an Identity would copy them.
     const named = (name: string) => ({ outputs: [name] });
-    const mNext = g.op1('Add', [g.mul(m, g.scalar(o.beta1)), g.mul(grad, g.scalar(1 - o.beta1))], {}, named(stepNames.next(stepNames.m(p.name))));
+    // torch: exp_avg.lerp_(grad, 1 - beta1), i.e. m + (1 - beta1) (g - m).
+    const mNext = g.op1('Add', [m, g.mul(g.sub(grad, m), g.scalar(1 - o.beta1))], {}, named(stepNames.next(stepNames.m(p.name))));
     const vNext = g.op1('Add', [g.mul(v, g.scalar(o.beta2)), g.mul(g.mul(grad, grad), g.scalar(1 - o.beta2))], {}, named(stepNames.next(stepNames.v(p.name))));
     const denom = g.add(g.div(g.sqrt(vNext), bc2Sqrt), g.scalar(o.eps));
     const pNext = g.op1('Sub', [p.name, g.mul(g.div(mNext, denom), stepSize)], {}, named(stepNames.next(p.name)));

@@ -19,15 +19,24 @@ export interface OptimizerState {
 export interface TrainStepSessionOptions {
   /** ORT intra-op threads; default: ORT's choice (one per physical core). */
   threads?: number;
+  /**
+   * Default 'all'. Optimising a 10k-node step graph takes ONNX Runtime about a minute on this CPU;
+   * short runs of deep encoders (tests) start far sooner with 'basic'.
+   */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
-/** ORT settings for the step graph, kept after measuring (see the report in src/train/README.md). */
+/**
+ * ORT settings for the step graph (measurements in src/train/README.md). Intra-op threads do not spin
+ * between ops: the step's kernels are long, and on a shared CPU spinning threads took time from working ones.
+ */
 function sessionOptions(o: TrainStepSessionOptions): ort.InferenceSession.SessionOptions {
   const s: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: o.graphOptimizationLevel ?? 'all',
     executionMode: 'sequential',
     enableCpuMemArena: true,
     enableMemPattern: true,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
   if (o.threads !== undefined) s.intraOpNumThreads = o.threads;
   return s;

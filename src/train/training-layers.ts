@@ -133,18 +133,21 @@ export class TrainingLayers implements Layers {
 
   /**
    * x times a mask of shape `maskShape` (broadcast over x) that is 0 with probability p and 1 / (1 - p)
-   * otherwise ('eval' mode: x itself). The mask is ONNX Dropout in training mode applied to ones, so it is
-   * a constant of the backward pass and needs no gradient rule. Its seed attribute is derived from
-   * (randomSeed, name); onnxruntime seeds the node's generator once per session and draws a new mask at
-   * every run, so a session's sequence of masks is reproducible.
+   * otherwise ('eval' mode: x itself), drawn as efficientnet-pytorch's drop_connect does:
+   * floor(1 - p + U[0, 1)) / (1 - p). The uniform draw is RandomUniformLike of a constant, so the mask is
+   * a constant of the backward pass and needs no gradient rule (ONNX Dropout would do, but onnxruntime
+   * removes it from inference sessions). The seed attribute is derived from (randomSeed, name);
+   * onnxruntime seeds the node's generator once per session and draws anew at every run, so a session's
+   * sequence of masks is reproducible.
    */
   private randomMask(x: string, maskShape: number[], p: number, name: string): string {
     if (!(p >= 0 && p < 1)) throw new Error(`${name}: drop probability must be in [0, 1), got ${p}`);
     if (p === 0 || this.mode === 'eval') return x;
     const g = this.g;
-    const ones = g.op1('ConstantOfShape', [g.int64(maskShape)], { value: attr.tensor({ dataType: 'float32', dims: [1], data: Float32Array.of(1) }) });
-    const training = g.constant({ dataType: 'bool', dims: [], data: Uint8Array.of(1) }, 'training');
-    const mask = g.op1('Dropout', [ones, g.scalar(p), training], { seed: attr.int(derivedSeed(this.randomSeed, name) & 0x7fffffff) });
+    const zeros = g.op1('ConstantOfShape', [g.int64(maskShape)], { value: attr.tensor({ dataType: 'float32', dims: [1], data: new Float32Array(1) }) });
+    const u = g.op1('RandomUniformLike', [zeros], { seed: attr.float(derivedSeed(this.randomSeed, name)) });
+    const keep = 1 - p;
+    const mask = g.mul(g.op1('Floor', [g.add(u, g.scalar(keep))]), g.scalar(1 / keep));
     return g.mul(x, mask);
   }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
 import { loadDataset } from '../../src/data';
+import { makeBmp } from '../io/bmp-writer';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
 
 async function png(path: string, width: number, height: number): Promise<void> {
@@ -24,7 +25,7 @@ describe('isbi2015 layout', () => {
   const junior = (id: string): string => join(root, 'AnnotationsByMD', '400_junior', `${id}.txt`);
 
   beforeAll(async () => {
-    for (const id of ['001', '002', '003', '004', '005', '006', '007', '008', '151']) {
+    for (const id of ['001', '002', '003', '004', '005', '006', '007', '008', '009', '151']) {
       write(senior(id), lines(0));
       write(junior(id), lines(2));
     }
@@ -35,6 +36,8 @@ describe('isbi2015 layout', () => {
     const train = join(root, 'RawImage', 'TrainingData');
     for (const id of ['001', '002', '003', '006', '007']) await png(join(train, `${id}.png`), 64, 48);
     write(join(train, '005.bmp'), Buffer.alloc(0));
+    // The original distribution's 24-bit BMP, bottom-up.
+    write(join(train, '009.bmp'), makeBmp({ width: 70, height: 50, bits: 24 }));
     write(join(train, '008.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(40, 7)]));
     await png(join(root, 'RawImage', 'Test1Data', '151.png'), 64, 48);
     await png(join(root, 'RawImage', 'Test1Data', '152.png'), 64, 48);
@@ -42,11 +45,12 @@ describe('isbi2015 layout', () => {
 
   it('loads good items with the doctors\' mean and reports each bad one by file', async () => {
     const d = await loadDataset({ format: 'isbi2015', root });
-    expect(d.items.map((i) => i.id)).toEqual(['001', '151']);
+    expect(d.items.map((i) => i.id)).toEqual(['001', '009', '151']);
+    expect(d.items[1]).toMatchObject({ width: 70, height: 50, imagePath: join(root, 'RawImage', 'TrainingData', '009.bmp') });
     expect(d.items[0]).toMatchObject({ width: 64, height: 48, mmPerPixel: 0.1, split: 'train' });
     expect(d.items[0].landmarks[0]).toEqual([11, 20]);
     expect(d.items[0].landmarks).toHaveLength(19);
-    expect(d.items[1].split).toBe('test');
+    expect(d.items[2].split).toBe('test');
     expect(reasonOf(d, '002')).toBe(`${junior('002')}:5: expected 'x,y', got '16;24'`);
     expect(reasonOf(d, '003')).toBe(`${senior('003')}:6: 'NaN' is not a finite number`);
     expect(reasonOf(d, '004')).toMatch(/^no image found \(looked for .*RawImage/);

@@ -1,4 +1,4 @@
-import { aggregateSummaries, evaluatePredictions, EvaluationDataset, parsePredictions, roundHalfEven, summaryToJson, summaryToText } from '../../src/eval';
+import { aggregateSummaries, constantPredictions, meanShape, evaluatePredictions, EvaluationDataset, parsePredictions, roundHalfEven, summaryToJson, summaryToText } from '../../src/eval';
 
 const dataset: EvaluationDataset = {
   format: 'csv',
@@ -63,5 +63,14 @@ describe('evaluation', () => {
     const agg = aggregateSummaries([one, zero]);
     expect(agg.mre).toEqual({ mean: 0.5, std: 0.5, unit: 'mm' });
     expect(agg.sdr[0]).toEqual({ threshold: 2, mean: 100, std: 0 });
+  });
+
+  test('mean-shape baseline: every landmark at its training mean', () => {
+    const shape = meanShape(dataset.items);
+    expect(shape).toEqual([[20, 20], [30, 30]]);
+    const s = evaluatePredictions(dataset, constantPredictions(dataset.items, shape));
+    // each landmark is 10 sqrt(2) px from the mean, x 0.5 mm
+    expect(s.mre.value).toBeCloseTo(5 * Math.SQRT2, 12);
+    expect(() => meanShape([])).toThrow('at least one');
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import * as heatmaps from '../../src/heatmaps';
 import type { Addon } from '../../src/heatmaps/native';
 import { identical, maxRelativeDiff, random, withNoise } from './helpers';
@@ -48,6 +51,8 @@ describeNative(`native addon (${info.path})`, () => {
     for (let k = 0; k < hm.length; k += 7) hm[k] = NaN;
     hm.fill(NaN, 9 * 37, 2 * 9 * 37);
     hm.fill(-Infinity, 2 * 9 * 37, 3 * 9 * 37);
+    hm.fill(-0, 3 * 9 * 37, 4 * 9 * 37); // ties of -0 and +0: the first pixel wins, with its own sign
+    hm[3 * 9 * 37 + 5] = 0;
     for (const method of METHODS) {
       const native = heatmaps.decodeHeatmaps(hm, 6, 9, 37, { method, window: 2 });
       const ref = reference.decodeHeatmaps(hm, 6, 9, 37, { method, window: 2 });
@@ -61,6 +66,9 @@ describeNative(`native addon (${info.path})`, () => {
     const one = heatmaps.renderHeatmapsBatch(points, 2, H, W, { sigma: 2, threads: 1 });
     const many = heatmaps.renderHeatmapsBatch(points, 2, H, W, { sigma: 2, threads: 7 });
     expect(identical(many, one)).toBe(true);
+    const reused = new Float32Array(one.length).fill(7);
+    expect(heatmaps.renderHeatmapsBatch(points, 2, H, W, { sigma: 2, out: reused })).toBe(reused);
+    expect(identical(reused, one)).toBe(true);
     const a = heatmaps.decodeHeatmapsBatch(one, 2, K, H, W, { method: 'soft-argmax', sigma: 2, threads: 1 });
     const b = heatmaps.decodeHeatmapsBatch(one, 2, K, H, W, { method: 'soft-argmax', sigma: 2, threads: 5 });
     expect(b).toEqual(a);
@@ -100,22 +108,23 @@ describeNative(`native addon (${info.path})`, () => {
     const f32 = (n: number) => new Float32Array(n);
     const big = 2 ** 31 - 1;
     const cases: [string, () => unknown, ErrorConstructor, RegExp][] = [
-      ['missing arguments', () => (addon.render as (...a: unknown[]) => unknown)(f32(2), 4, 5), TypeError, /expected 8 arguments, got 3/],
-      ['points type', () => addon.render([1, 2] as unknown as Float32Array, 4, 5, 1, 4, f32(20), 1, false), TypeError, /^points must be a Float32Array/],
-      ['odd points', () => addon.render(f32(3), 4, 5, 1, 4, f32(20), 1, false), RangeError, /^points must hold/],
-      ['NaN point', () => addon.render(new Float32Array([0, NaN]), 4, 5, 1, 4, f32(20), 1, false), RangeError, /^points\[1\] is not a finite number/],
-      ['height', () => addon.render(f32(2), -4, 5, 1, 4, f32(20), 1, false), RangeError, /^height must be an integer/],
-      ['width type', () => addon.render(f32(2), 4, '5' as unknown as number, 1, 4, f32(20), 1, false), TypeError, /^width must be a number/],
-      ['sigma', () => addon.render(f32(2), 4, 5, 0, 4, f32(20), 1, false), RangeError, /^sigma must be a positive finite number/],
-      ['radius', () => addon.render(f32(2), 4, 5, 1, Infinity, f32(20), 1, false), RangeError, /^radius must be/],
-      ['out length', () => addon.render(f32(2), 4, 5, 1, 4, f32(19), 1, false), RangeError, /^out has 19 values; expected 20/],
-      ['out overflow', () => addon.render(f32(2), big, big, 1, 4, f32(20), 1, false), RangeError, /^out has 20 values; expected/],
+      ['missing arguments', () => (addon.render as (...a: unknown[]) => unknown)(f32(2), 4, 5), TypeError, /expected 9 arguments, got 3/],
+      ['points type', () => addon.render([1, 2] as unknown as Float32Array, 4, 5, 1, 4, f32(20), false, 1, false), TypeError, /^points must be a Float32Array/],
+      ['odd points', () => addon.render(f32(3), 4, 5, 1, 4, f32(20), false, 1, false), RangeError, /^points must hold/],
+      ['NaN point', () => addon.render(new Float32Array([0, NaN]), 4, 5, 1, 4, f32(20), false, 1, false), RangeError, /^points\[1\] is not a finite number/],
+      ['height', () => addon.render(f32(2), -4, 5, 1, 4, f32(20), false, 1, false), RangeError, /^height must be an integer/],
+      ['width type', () => addon.render(f32(2), 4, '5' as unknown as number, 1, 4, f32(20), false, 1, false), TypeError, /^width must be a number/],
+      ['sigma', () => addon.render(f32(2), 4, 5, 0, 4, f32(20), false, 1, false), RangeError, /^sigma must be a positive finite number/],
+      ['radius', () => addon.render(f32(2), 4, 5, 1, Infinity, f32(20), false, 1, false), RangeError, /^radius must be/],
+      ['out length', () => addon.render(f32(2), 4, 5, 1, 4, f32(19), false, 1, false), RangeError, /^out has 19 values; expected 20/],
+      ['out overflow', () => addon.render(f32(2), big, big, 1, 4, f32(20), false, 1, false), RangeError, /^out has 20 values; expected/],
       ['out overlaps points', () => {
         const buf = f32(22);
-        return addon.render(buf.subarray(0, 2), 4, 5, 1, 4, buf.subarray(1, 21), 1, false);
+        return addon.render(buf.subarray(0, 2), 4, 5, 1, 4, buf.subarray(1, 21), false, 1, false);
       }, RangeError, /^out must not share memory with points/],
-      ['threads', () => addon.render(f32(2), 4, 5, 1, 4, f32(20), 0, false), RangeError, /^threads must be an integer/],
-      ['useCuda type', () => addon.render(f32(2), 4, 5, 1, 4, f32(20), 1, 1 as unknown as boolean), TypeError, /^useCuda must be a boolean/],
+      ['outZeroed type', () => addon.render(f32(2), 4, 5, 1, 4, f32(20), 0 as unknown as boolean, 1, false), TypeError, /^outZeroed must be a boolean/],
+      ['threads', () => addon.render(f32(2), 4, 5, 1, 4, f32(20), false, 0, false), RangeError, /^threads must be an integer/],
+      ['useCuda type', () => addon.render(f32(2), 4, 5, 1, 4, f32(20), false, 1, 1 as unknown as boolean), TypeError, /^useCuda must be a boolean/],
       ['heatmaps type', () => addon.decode(new Float64Array(20) as unknown as Float32Array, 1, 4, 5, 0, 1, f32(2), f32(1), 1, false), TypeError, /^heatmaps must be a Float32Array/],
       ['decode overflow', () => addon.decode(f32(20), big, big, big, 0, 1, f32(2), f32(1), 1, false), RangeError, /overflows|^heatmaps has 20 values/],
       ['decode length', () => addon.decode(f32(20), 2, 4, 5, 0, 1, f32(4), f32(2), 1, false), RangeError, /^heatmaps has 20 values; expected 40/],
@@ -140,7 +149,7 @@ describeNative(`native addon (${info.path})`, () => {
     });
 
     it('async forms validate before queueing', () => {
-      expect(() => addon.renderAsync(f32(2), 4, 5, -1, 4, f32(20), 1, false)).toThrow(/^sigma must be/);
+      expect(() => addon.renderAsync(f32(2), 4, 5, -1, 4, f32(20), false, 1, false)).toThrow(/^sigma must be/);
       expect(() => addon.decodeAsync(f32(20), 1, 4, 5, 9, 1, f32(2), f32(1), 1, false)).toThrow(/^method must be/);
     });
   });
@@ -174,6 +183,24 @@ describeNative(`native addon (${info.path})`, () => {
 });
 
 describe('without the addon', () => {
+  it('reports why a .node file did not load', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lmk-heatmaps-'));
+    const broken = join(dir, 'broken.node');
+    writeFileSync(broken, 'not a shared library');
+    const saved = process.env.LMK_NATIVE_ADDON;
+    process.env.LMK_NATIVE_ADDON = broken;
+    try {
+      jest.isolateModules(() => {
+        const fresh = require('../../src/heatmaps') as typeof heatmaps;
+        expect(fresh.nativeInfo()).toMatchObject({ available: false, reason: expect.stringContaining(`${broken} did not load: `) });
+      });
+    } finally {
+      if (saved === undefined) delete process.env.LMK_NATIVE_ADDON;
+      else process.env.LMK_NATIVE_ADDON = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('falls back to the reference, warning once', () => {
     const saved = process.env.LMK_NATIVE_ADDON;
     process.env.LMK_NATIVE_ADDON = 'none';

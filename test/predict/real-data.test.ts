@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Predictor } from '../../src/infer';
@@ -25,8 +25,9 @@ describeWithSharedData('predictArchive on real x-rays', () => {
 
     const predictor = await Predictor.create({ model: brightestSpotModel(2, { height: 128, width: 96 }), threads: 1 });
     try {
+      // OUT inside the input folder: the overlays written there must not be taken as inputs.
       const out = join(dir, 'out');
-      const r = await predictArchive({ predictor, inputs: [dir], outDir: out, workers: 1 });
+      const r = await predictArchive({ predictor, inputs: [dir], outDir: out, workers: 1, overlay: true, overlaySize: 256 });
       expect(r).toMatchObject({ predicted: 5, failed: 2 });
       const predictions = new Map(readLines<PredictionLine>(join(out, 'predictions.jsonl')).map((p) => [p.id, p]));
       expect([...predictions.keys()].sort()).toEqual(['001', '002', '1.2.392.200036.9125.9.0', '3167', 'CHNCXR_0001_0']);
@@ -48,6 +49,9 @@ describeWithSharedData('predictArchive on real x-rays', () => {
         });
       }
       expect(predictions.get('3167')!.landmarksMm).toHaveLength(2);
+      // Overlays keep a UID-like name whole (its numeric tail is no extension).
+      expect(existsSync(join(out, 'overlays', 'pacs', '1.2.392.200036.9125.9.0.png'))).toBe(true);
+      expect(existsSync(join(out, 'overlays', 'head', '001.png'))).toBe(true);
       const errors = readLines<ErrorLine>(join(out, 'errors.jsonl')).map((e) => e.file).sort();
       expect(errors).toEqual([join(dir, 'head', '003.jpg'), join(dir, 'pacs', 'empty.dcm')]);
     } finally {

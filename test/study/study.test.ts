@@ -140,5 +140,8 @@ describe('the transfer-learning study', () => {
     const again = fakes();
     await runCrossValidation({ outDir: out, format: 'isbi2015', root: '/data/head', init: 'scratch', ...again });
     expect(again.calls).toHaveLength(0);
+    await expect(runCrossValidation({ outDir: out, format: 'isbi2015', root: '/data/head', folds: 3, init: 'scratch', ...again })).rejects.toThrow(
+      /runs\/fold-1 holds a finished run scored on isbi2015 \/data\/head val \(fold 1 of 5\), not .* \(fold 1 of 3\): choose another output folder/,
+    );
   });
 });

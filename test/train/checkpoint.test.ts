@@ -8,6 +8,9 @@ import { train, TrainOptions } from '../../src/train/loop';
 import { EarlyStopping, ReduceLROnPlateau, DEFAULT_PLATEAU } from '../../src/train/schedule';
 import { writeMarkerSet } from './loop-data';
 
+/** A few seconds of CPU each; the ceiling leaves room for a machine shared with other jobs. */
+const SLOW_TEST_MS = 300_000;
+
 let dir: string;
 let items: LandmarkItem[];
 beforeAll(async () => {
@@ -60,9 +63,12 @@ describe('checkpoints and --resume', () => {
 
     // Resuming a finished run trains no more and hands back its model.
     expect(await train({ ...options('whole', 0), resume: true })).toMatchObject({ status: 'finished', steps: 8, epochs: 2 });
+    // A larger --epochs extends it.
+    expect(await train({ ...options('whole', 0), epochs: 3, resume: true })).toMatchObject({ status: 'finished', steps: 12, epochs: 3 });
+    expect(logLines('whole')).toHaveLength(12 + 3);
     await expect(train({ ...options('split', 0), resume: true, sigma: 3 })).rejects.toThrow(/cannot resume with different settings: sigma was 2, now 3/);
     await expect(train(options('whole', 0))).rejects.toThrow(/a run already lives here; pass --resume/);
-  });
+  }, SLOW_TEST_MS);
 
   test('--init-weights takes an earlier run and starts a new head when the landmark count differs', async () => {
     const source = join(dir, 'whole', 'model.safetensors');
@@ -77,7 +83,7 @@ describe('checkpoints and --resume', () => {
     const w0 = before.get('encoder.features.0.weight')!.data;
     const w1 = after.weights.get('encoder.features.0.weight')!.data;
     expect(Math.max(...w0.map((v, i) => Math.abs(v - w1[i])))).toBeLessThan(2e-3);
-  });
+  }, SLOW_TEST_MS);
 });
 
 describe('schedules', () => {

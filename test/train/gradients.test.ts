@@ -44,6 +44,7 @@ const CASES: Record<string, Record<string, FdCase>> = {
     'depthwise, stride 2': { inputs: [{ name: 'x', dims: [2, 3, 6, 6] }, { name: 'w', dims: [3, 1, 3, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [1, 1, 1, 1], strides: [2, 2], group: 3 }) },
     'stride 1, asymmetric pads, dilation 2': { inputs: [{ name: 'x', dims: [1, 2, 6, 5] }, { name: 'w', dims: [3, 2, 2, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [0, 2, 1, 0], dilations: [2, 2] }) },
     '1x1 with padding (wider than the kernel)': { inputs: [{ name: 'x', dims: [1, 2, 3, 3] }, { name: 'w', dims: [2, 2, 1, 1] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [1, 0, 2, 1] }) },
+    'stride 1, weight larger than activations (ConvTranspose path)': { inputs: [{ name: 'x', dims: [1, 4, 2, 2] }, { name: 'w', dims: [4, 4, 3, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [1, 1, 1, 1] }) },
     '1x1': { inputs: [{ name: 'x', dims: [2, 3, 4, 4] }, { name: 'w', dims: [2, 3, 1, 1] }, { name: 'b', dims: [2] }], build: (g, [x, w, b]) => g.conv(x, w, b) },
   },
   MaxPool: {

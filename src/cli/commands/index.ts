@@ -1,4 +1,5 @@
 import { CommandModule } from 'yargs';
+import { demoCommand } from './demo';
 import { setupCommand } from './setup';
 import { exportCommand } from './export';
 import { datasetCommand } from './dataset';
@@ -11,6 +12,7 @@ import { studyCommand } from './study';
 
 /** Every `lmk` subcommand, one module each under this folder. */
 export const commands: CommandModule<any, any>[] = [
+  demoCommand,
   setupCommand,
   exportCommand,
   datasetCommand,

@@ -50,9 +50,8 @@ interface TrainArgs {
 
 const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
 
-/** Training and validation items: a seeded fraction held out, or fold `fold` of `folds`. */
-function splitItems(items: LandmarkItem[], args: TrainArgs): { train: LandmarkItem[]; validation: LandmarkItem[] } {
-  if (args.folds !== undefined) return { train: items, validation: [] };
+/** A seeded fraction of the training split held out for validation. */
+function holdOut(items: LandmarkItem[], args: TrainArgs): { train: LandmarkItem[]; validation: LandmarkItem[] } {
   const count = Math.round(items.length * args['val-fraction']);
   const held = new Set(new Random(derivedSeed(args.seed, 'validation')).permutation(items.length).slice(0, count));
   return { train: items.filter((_, i) => !held.has(i)), validation: items.filter((_, i) => held.has(i)) };
@@ -167,11 +166,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       throw new UsageError((err as Error).message);
     }
     if (dataset.missing.length && !args.quiet) process.stderr.write(`lmk train: ${dataset.missing.length} item(s) skipped (first: ${dataset.missing[0].id}: ${dataset.missing[0].reason})\n`);
-    let items = splitItems(dataset.items, args);
-    if (args.folds !== undefined) {
-      const held = await loadDataset({ format, root: args.root, split: 'val', folds: args.folds, fold: args.fold });
-      items = { train: dataset.items, validation: held.items };
-    }
+    // With folds, the dataset above is the other folds and fold --fold validates.
+    const items = args.folds === undefined ? holdOut(dataset.items, args)
+      : { train: dataset.items, validation: (await loadDataset({ format, root: args.root, split: 'val', folds: args.folds, fold: args.fold })).items };
 
     const options: TrainOptions = {
       spec, train: items.train, validation: items.validation, grid, sigma: args.sigma, loss: args.loss as LossName, lr: args.lr,
@@ -200,12 +197,13 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         onStart: ({ startStep, totalSteps }) => bar?.start(totalSteps, startStep, { epoch: '-', loss: '-', lr: '-' }),
         onStep: (s) => bar?.update(s.step, { epoch: s.epoch, loss: s.loss.toPrecision(4), lr: s.lr.toExponential(1) }),
         onEpoch: (e) => {
-          if (!bar || e.validationLoss === undefined) return;
-          bar.stop();
-          process.stderr.write(`epoch ${e.epoch}: train loss ${e.trainLoss.toPrecision(4)}, val loss ${e.validationLoss.toPrecision(4)}, `
-            + `val MRE ${e.validationMre!.toFixed(2)} ${e.mreUnit}${e.best ? ' (best)' : ''}; steps ${e.stepSeconds.toFixed(0)} s, `
-            + `waiting for data ${e.dataWaitSeconds.toFixed(1)} s\n`);
-          bar.start(bar.getTotal(), e.step, { epoch: e.epoch, loss: '-', lr: e.lr.toExponential(1) });
+          if (args.quiet) return;
+          bar?.stop();
+          const validation = e.validationLoss === undefined ? ''
+            : `, val loss ${e.validationLoss.toPrecision(4)}, val MRE ${e.validationMre!.toFixed(2)} ${e.mreUnit}${e.best ? ' (best)' : ''}`;
+          process.stderr.write(`epoch ${e.epoch}: train loss ${e.trainLoss.toPrecision(4)}${validation}, lr ${e.lr.toExponential(1)}; `
+            + `steps ${e.stepSeconds.toFixed(0)} s, waiting for data ${e.dataWaitSeconds.toFixed(1)} s\n`);
+          bar?.start(bar.getTotal(), e.step, { epoch: e.epoch, loss: '-', lr: e.lr.toExponential(1) });
         },
       });
     } finally {
