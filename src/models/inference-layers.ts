@@ -5,12 +5,45 @@ import { resizeNearest2x } from './upsample';
 import { expandSpatialLike, resizeBilinearAlignCorners } from './resize';
 
 /**
+ * What every inference-mode graph does the same way: Resize for upsampling, Shape/Expand for broadcasting,
+ * and dropout and stochastic depth as the identity. Subclasses say where parameters come from.
+ */
+export abstract class InferenceModeLayers implements Layers {
+  constructor(readonly g: GraphBuilder) {}
+
+  abstract param(name: string, shape: number[], init: ParamInit): string;
+  abstract batchNorm(x: string, prefix: string, channels: number, options?: BatchNormOptions): string;
+
+  upsampleNearest2x(x: string): string {
+    return resizeNearest2x(this.g, x);
+  }
+
+  upsampleBilinear(x: string, factor: number): string {
+    return resizeBilinearAlignCorners(this.g, x, factor);
+  }
+
+  broadcastSpatial(pooled: string, like: string): string {
+    return expandSpatialLike(this.g, pooled, like);
+  }
+
+  dropout(x: string): string {
+    return x;
+  }
+
+  dropSamples(x: string): string {
+    return x;
+  }
+}
+
+/**
  * Layers for inference: parameters become initializers (named as in smp) from a state dict, BatchNorm
  * is ONNX BatchNormalization in inference mode (onnxruntime folds it into the preceding Conv).
  * Tensor data is shared with the state dict, not copied.
  */
-export class InferenceLayers implements Layers {
-  constructor(readonly g: GraphBuilder, private readonly stateDict: StateDict) {}
+export class InferenceLayers extends InferenceModeLayers {
+  constructor(g: GraphBuilder, private readonly stateDict: StateDict) {
+    super(g);
+  }
 
   private tensor(name: string, shape: number[]): string {
     const t = this.stateDict.get(name);
@@ -26,27 +59,5 @@ export class InferenceLayers implements Layers {
   batchNorm(x: string, prefix: string, channels: number, options: BatchNormOptions = {}): string {
     const [w, b, m, v] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => this.tensor(`${prefix}.${k}`, [channels]));
     return this.g.batchNormInference(x, w, b, m, v, options.epsilon ?? 1e-5);
-  }
-
-  upsampleNearest2x(x: string): string {
-    return resizeNearest2x(this.g, x);
-  }
-
-  upsampleBilinear(x: string, factor: number): string {
-    return resizeBilinearAlignCorners(this.g, x, factor);
-  }
-
-  broadcastSpatial(pooled: string, like: string): string {
-    return expandSpatialLike(this.g, pooled, like);
-  }
-
-  /** Dropout is the identity for inference. */
-  dropout(x: string): string {
-    return x;
-  }
-
-  /** Stochastic depth is the identity for inference. */
-  dropSamples(x: string): string {
-    return x;
   }
 }

@@ -1,11 +1,10 @@
 import { GraphBuilder } from '../onnx';
-import type { BatchNormOptions, Layers, ParamInit } from './layers';
+import type { BatchNormOptions, ParamInit } from './layers';
 import { buildNetwork } from './network';
 import { derivedSeed, Rng } from './random';
 import { ModelSpec, resolveSpec } from './spec';
 import type { StateDict, Tensor } from './state-dict';
-import { resizeNearest2x } from './upsample';
-import { expandSpatialLike, resizeBilinearAlignCorners } from './resize';
+import { InferenceModeLayers } from './inference-layers';
 
 /** A named tensor of a network: its smp name, shape and how it is initialised. */
 export interface TensorInfo {
@@ -32,10 +31,13 @@ export interface NetworkTensors {
 }
 
 /** Layers that only record what the network asks for; values are names in a throwaway graph. */
-class RecordingLayers implements Layers {
-  readonly g = new GraphBuilder('record');
+class RecordingLayers extends InferenceModeLayers {
   readonly tensors: NetworkTensors = { parameters: [], buffers: [], batchNorms: [] };
   private readonly seen = new Set<string>();
+
+  constructor() {
+    super(new GraphBuilder('record'));
+  }
 
   private record(list: TensorInfo[], name: string, shape: number[], init: ParamInit): string {
     if (this.seen.has(name)) throw new Error(`network defines '${name}' twice`);
@@ -56,26 +58,6 @@ class RecordingLayers implements Layers {
     const m = this.record(this.tensors.buffers, `${prefix}.running_mean`, [channels], { kind: 'zeros' });
     const v = this.record(this.tensors.buffers, `${prefix}.running_var`, [channels], { kind: 'ones' });
     return this.g.batchNormInference(x, w, b, m, v, epsilon);
-  }
-
-  upsampleNearest2x(x: string): string {
-    return resizeNearest2x(this.g, x);
-  }
-
-  upsampleBilinear(x: string, factor: number): string {
-    return resizeBilinearAlignCorners(this.g, x, factor);
-  }
-
-  broadcastSpatial(pooled: string, like: string): string {
-    return expandSpatialLike(this.g, pooled, like);
-  }
-
-  dropout(x: string): string {
-    return x;
-  }
-
-  dropSamples(x: string): string {
-    return x;
   }
 }
 

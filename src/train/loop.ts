@@ -7,6 +7,7 @@
 import { promises as fsp } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { fromGridPoint } from '../data/grid';
+import type { ExecutionProvider } from '../infer/providers';
 import type { LandmarkItem } from '../data/types';
 import { Random } from '../data/random';
 import { decodeHeatmapsBatch } from '../heatmaps';
@@ -75,6 +76,8 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** ORT intra-op threads for the step (fix it for bit-exact resumes across machines). */
   threads?: number;
+  /** Where the step runs: 'cpu' (default) or 'cuda' (ONNX Runtime's CUDA provider, see `lmk setup cuda`). */
+  executionProvider?: ExecutionProvider;
   /** Batch-assembly worker threads (0: on the main thread). Default 1. */
   workers?: number;
 }
@@ -339,7 +342,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   const step = await TrainStep.create({
     batch: r.batch, inChannels: r.spec.inChannels, height: r.padded.height, width: r.padded.width, classes: r.spec.classes,
     loss: r.loss, weightDecay: r.weightDecay, network: (layers, images) => buildNetwork(layers, r.spec, images),
-  }, weights, { threads: options.threads });
+  }, weights, { threads: options.threads, executionProvider: options.executionProvider });
 
   const sampleConfig: SampleConfig = { grid: r.grid, padded: r.padded, sigma: r.sigma, classes: r.spec.classes, inChannels: r.spec.inChannels };
   const trainBatches = new BatchMaker(r.train, sampleConfig, r.workers);

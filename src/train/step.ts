@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { serializeModel } from '../onnx';
+import { cudaProviderProblem, ExecutionProvider } from '../infer/providers';
 import { CompiledStep, compileEvalGraph, compileTrainStep, StepGraphOptions, stepNames } from './step-graph';
 
 /** A float32 tensor by name: parameters and running statistics (smp names), or optimizer moments. */
@@ -24,6 +25,8 @@ export interface TrainStepSessionOptions {
    * short runs of deep encoders (tests) start far sooner with 'basic'.
    */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Default 'cpu'. 'cuda' needs the provider (`lmk setup cuda`) and a GPU; no silent fallback. */
+  executionProvider?: ExecutionProvider;
 }
 
 /**
@@ -32,6 +35,7 @@ export interface TrainStepSessionOptions {
  */
 function sessionOptions(o: TrainStepSessionOptions): ort.InferenceSession.SessionOptions {
   const s: ort.InferenceSession.SessionOptions = {
+    executionProviders: o.executionProvider === 'cuda' ? ['cuda'] : ['cpu'],
     graphOptimizationLevel: o.graphOptimizationLevel ?? 'all',
     executionMode: 'sequential',
     enableCpuMemArena: true,
@@ -69,6 +73,10 @@ export class TrainStep {
    * running statistics; absent ones start as PyTorch's: mean 0, var 1) by smp name.
    */
   static async create(options: StepGraphOptions, weights: TensorDict, session: TrainStepSessionOptions = {}): Promise<TrainStep> {
+    if (session.executionProvider === 'cuda') {
+      const problem = cudaProviderProblem();
+      if (problem) throw new Error(`train step: ${problem}`);
+    }
     const compiled = compileTrainStep(options);
     const ortSession = await ort.InferenceSession.create(serializeModel(compiled.model), sessionOptions(session));
     const step = new TrainStep(compiled, ortSession, options, session);

@@ -4,6 +4,7 @@ import { LossName } from '../../src/train/step-graph';
 import { TrainStep } from '../../src/train/step';
 import { compileTrainStep } from '../../src/train/step-graph';
 import { formulaBatch, formulaWeights, tinyNet } from './tiny-net';
+import { cudaProviderStatus } from '../../src/infer';
 
 interface TorchRun { loss: LossName; lr: number; weightDecay: number; losses: number[]; 'bn3.running_var': number[]; 'head.bias': number[] }
 const TORCH: { runs: TorchRun[] } = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'tiny-torch-losses.json'), 'utf8'));
@@ -94,5 +95,11 @@ describe('TrainStep state', () => {
     } finally {
       await step.release();
     }
+  });
+
+  test('the CUDA provider is refused in one line where it is not installed', async () => {
+    if (cudaProviderStatus().installed) return; // a CUDA machine runs the step there instead
+    await expect(TrainStep.create(options(), new Map(), { executionProvider: 'cuda' }))
+      .rejects.toThrow(/^train step: the CUDA execution provider is not installed .*lmk setup cuda/);
   });
 });

@@ -44,6 +44,7 @@ interface TrainArgs {
   out: string;
   resume: boolean;
   threads?: number;
+  ep: 'cpu' | 'cuda';
   workers: number;
   quiet: boolean;
 }
@@ -147,6 +148,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     .option('out', { type: 'string', default: 'lmk-run', describe: 'run folder: checkpoint, best and final model' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' })
     .option('threads', { type: 'number', describe: 'ONNX Runtime threads (default: one per core)' })
+    .option('ep', { type: 'string', choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'execution provider of the training step' })
     .option('workers', { type: 'number', default: 1, describe: 'batch-assembly worker threads' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or summary' })
     .example('$0 train --format isbi2015 --root data/isbi2015 --arch unetplusplus --classes 19 --height 512 --width 416 --epochs 200', 'the paper\'s setting')
@@ -175,7 +177,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       weightDecay: args['weight-decay'], batch: args.batch, epochs: args.epochs, steps: args.steps, initWeights: args['init-weights'],
       augment: args.augment, shuffle: args.shuffle, seed: args.seed, outDir: resolve(args.out), resume: args.resume, logFile: args.log,
       saveFile: args.save, exportFile: args.export, plateau: { patience: args['plateau-patience'], factor: args['plateau-factor'] },
-      earlyStoppingPatience: args['early-stopping'], checkpointEvery: args['checkpoint-every'], threads: args.threads, workers: args.workers,
+      earlyStoppingPatience: args['early-stopping'], checkpointEvery: args['checkpoint-every'], threads: args.threads, executionProvider: args.ep, workers: args.workers,
     };
 
     // The first SIGINT/SIGTERM stops after the current step with a checkpoint; a second one exits at once.
