@@ -3,6 +3,7 @@ import { FormatName, FORMATS } from '../../data';
 import { aggregateToText } from '../../eval';
 import { predictorEvaluate, runCrossValidation, trainerRunner, writeCrossValidationReport } from '../../study';
 import { UsageError } from '../errors';
+import { checkPositiveInt } from '../validate';
 import { parseInit, studyProgress, StudyTrainArgs, validateStudyTrainArgs, withStudyTrainOptions } from './study-options';
 
 interface CvArgs extends StudyTrainArgs {
@@ -31,9 +32,8 @@ export const cvCommand: CommandModule<object, CvArgs> = {
     const settings = validateStudyTrainArgs(args);
     if (!(Number.isInteger(args.folds) && args.folds >= 2)) throw new UsageError(`--folds must be a whole number of at least 2, got ${args.folds}`);
     if ((args.height === undefined) !== (args.width === undefined)) throw new UsageError('--height and --width go together');
-    for (const [flag, v] of [['height', args.height], ['width', args.width]] as const) {
-      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${flag} must be a positive whole number, got ${v}`);
-    }
+    checkPositiveInt(args.height, 'height');
+    checkPositiveInt(args.width, 'width');
     if (args.height !== undefined) settings.grid = { height: args.height, width: args.width as number };
     const { init, weights } = parseInit(args.init);
     const progress = studyProgress('lmk cv', args.quiet);

@@ -1,7 +1,7 @@
 import { CommandModule } from 'yargs';
 import { SingleBar } from 'cli-progress';
 import { DEMO_RECIPE, runDemo } from '../../demo/run';
-import { UsageError } from '../errors';
+import { check, checkPositiveInt } from '../validate';
 
 interface DemoArgs {
   out: string;
@@ -21,9 +21,9 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     .option('threads', { type: 'number', describe: 'ONNX Runtime threads (default: all cores)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only the result' }),
   handler: async (args) => {
-    if (!Number.isInteger(args.steps) || args.steps < 1) throw new UsageError(`--steps must be a positive integer, got ${args.steps}`);
-    if (!Number.isInteger(args.seed) || args.seed < 0) throw new UsageError(`--seed must be a non-negative integer, got ${args.seed}`);
-    if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${args.threads}`);
+    checkPositiveInt(args.steps, 'steps');
+    checkPositiveInt(args.threads, 'threads');
+    check(Number.isInteger(args.seed) && args.seed >= 0, `--seed must be a whole number >= 0, got ${args.seed}`);
     const say = (line: string) => { if (!args.quiet) process.stderr.write(`${line}\n`); };
     const tty = !args.quiet && process.stderr.isTTY;
     const bar = tty ? new SingleBar({

@@ -5,6 +5,7 @@ import { FormatName, FORMATS, loadDataset, SplitSelection } from '../../data';
 import { evaluatePredictions, PROTOCOLS, ProtocolName, readPredictions, summaryToJson, summaryToText } from '../../eval';
 import { predictItems } from '../../study/predict-items';
 import { UsageError } from '../errors';
+import { checkPositiveInt } from '../validate';
 
 interface EvalArgs {
   format: string;
@@ -50,7 +51,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     for (const [flag, file] of [['predictions', args.predictions], ['model', args.model]] as const) {
       if (file !== undefined && !existsSync(file)) throw new UsageError(`--${flag} ${file}: no such file`);
     }
-    if (args.threads !== undefined && !(Number.isInteger(args.threads) && args.threads >= 1)) throw new UsageError(`--threads must be a positive whole number, got ${args.threads}`);
+    checkPositiveInt(args.threads, 'threads');
     const dataset = await loadDataset({ format: args.format as FormatName, root: args.root, split: args.split as SplitSelection });
     if (dataset.items.length === 0) throw new Error(`${args.root}: no ${args.split} items with both annotations and an image`);
     let predictions;

@@ -6,6 +6,7 @@ import {
   readSafetensors, resolveSpec, StateDict, validateSeed,
 } from '../../models';
 import { UsageError } from '../errors';
+import { checkPositiveInt } from '../validate';
 
 interface ExportArgs {
   arch: string;
@@ -26,10 +27,6 @@ function usage(check: () => unknown): void {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-}
-
-function positiveInteger(value: number | undefined, flag: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new UsageError(`--${flag} must be a positive integer, got ${value}`);
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -58,8 +55,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     };
     usage(() => resolveSpec(spec, 'lmk export'));
     usage(() => validateSeed(args.seed, '--seed'));
-    positiveInteger(args.height, 'height');
-    positiveInteger(args.width, 'width');
+    checkPositiveInt(args.height, 'height');
+    checkPositiveInt(args.width, 'width');
     if ((args.height === undefined) !== (args.width === undefined)) throw new UsageError('--height and --width go together');
     const out = resolve(args.out);
     if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new UsageError(`--out ${args.out}: folder ${dirname(out)} does not exist`);

@@ -5,7 +5,7 @@ import { Argv, CommandModule } from 'yargs';
 import { DECODE_METHODS, DecodeMethod } from '../../heatmaps';
 import { ExecutionProvider, Predictor } from '../../infer';
 import { predictArchive, PredictArchiveResult } from '../../predict';
-import { UsageError } from '../errors';
+import { check, checkPositiveInt } from '../validate';
 
 interface PredictArgs {
   model: string;
@@ -32,17 +32,12 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
 }
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new UsageError(message);
-}
-
 function validateArgs(a: PredictArgs): void {
-  const positiveInt = (v: number | undefined, flag: string) => check(v === undefined || (Number.isInteger(v) && v >= 1), `--${flag} must be a positive whole number, got ${v}`);
-  positiveInt(a.height, 'height');
-  positiveInt(a.width, 'width');
-  positiveInt(a.threads, 'threads');
-  positiveInt(a.batch, 'batch');
-  positiveInt(a['max-pixels'], 'max-pixels');
+  checkPositiveInt(a.height, 'height');
+  checkPositiveInt(a.width, 'width');
+  checkPositiveInt(a.threads, 'threads');
+  checkPositiveInt(a.batch, 'batch');
+  checkPositiveInt(a['max-pixels'], 'max-pixels');
   check((a.height === undefined) === (a.width === undefined), '--height and --width go together');
   check(Number.isInteger(a.workers) && a.workers >= 0, `--workers must be a whole number >= 0, got ${a.workers}`);
   check(Number.isInteger(a['overlay-size']) && a['overlay-size'] >= 16, `--overlay-size must be a whole number >= 16, got ${a['overlay-size']}`);

@@ -4,6 +4,7 @@ import { Argv } from 'yargs';
 import type { TrainHooks } from '../../train/loop';
 import type { RunEvent, StudyInit, StudyTrainSettings } from '../../study';
 import { UsageError } from '../errors';
+import { checkPositiveInt } from '../validate';
 
 /** Options `lmk cv` and `lmk study` share: initialisation, training settings, reports. */
 export interface StudyTrainArgs {
@@ -51,13 +52,10 @@ export function parseInit(value: string | undefined, allowBareImagenet = false):
 }
 
 export function validateStudyTrainArgs(args: StudyTrainArgs): StudyTrainSettings {
-  const positiveInt = (v: number | undefined, flag: string): void => {
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${flag} must be a positive whole number, got ${v}`);
-  };
-  positiveInt(args.epochs, 'epochs');
-  positiveInt(args.steps, 'steps');
-  positiveInt(args.batch, 'batch');
-  positiveInt(args.threads, 'threads');
+  checkPositiveInt(args.epochs, 'epochs');
+  checkPositiveInt(args.steps, 'steps');
+  checkPositiveInt(args.batch, 'batch');
+  checkPositiveInt(args.threads, 'threads');
   if (args.epochs !== undefined && args.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
   if (!(args.lr > 0)) throw new UsageError(`--lr must be a positive number, got ${args.lr}`);
   if (!(args.sigma > 0)) throw new UsageError(`--sigma must be a positive number, got ${args.sigma}`);

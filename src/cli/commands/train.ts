@@ -9,6 +9,7 @@ import { DEFAULT_PLATEAU } from '../../train/schedule';
 import { LOSSES, LossName } from '../../train/step-graph';
 import { train, TrainOptions, TrainResult } from '../../train/loop';
 import { UsageError } from '../errors';
+import { check, checkPositiveInt } from '../validate';
 
 interface TrainArgs {
   format: string;
@@ -58,19 +59,14 @@ function holdOut(items: LandmarkItem[], args: TrainArgs): { train: LandmarkItem[
   return { train: items.filter((_, i) => !held.has(i)), validation: items.filter((_, i) => held.has(i)) };
 }
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new UsageError(message);
-}
-
 function validateArgs(args: TrainArgs): void {
-  const positiveInt = (v: number | undefined, flag: string) => check(v === undefined || (Number.isInteger(v) && v >= 1), `--${flag} must be a positive whole number, got ${v}`);
-  positiveInt(args.classes, 'classes');
-  positiveInt(args.height, 'height');
-  positiveInt(args.width, 'width');
-  positiveInt(args.batch, 'batch');
-  positiveInt(args.epochs, 'epochs');
-  positiveInt(args.steps, 'steps');
-  positiveInt(args.threads, 'threads');
+  checkPositiveInt(args.classes, 'classes');
+  checkPositiveInt(args.height, 'height');
+  checkPositiveInt(args.width, 'width');
+  checkPositiveInt(args.batch, 'batch');
+  checkPositiveInt(args.epochs, 'epochs');
+  checkPositiveInt(args.steps, 'steps');
+  checkPositiveInt(args.threads, 'threads');
   check((args.height === undefined) === (args.width === undefined), '--height and --width go together');
   check(args.epochs === undefined || args.steps === undefined, 'give --epochs or --steps, not both');
   check(args.sigma > 0 && Number.isFinite(args.sigma), `--sigma must be a positive number, got ${args.sigma}`);
@@ -81,7 +77,7 @@ function validateArgs(args: TrainArgs): void {
   check(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff, `--seed must be a whole number in [0, 4294967295], got ${args.seed}`);
   check(Number.isInteger(args['plateau-patience']) && args['plateau-patience'] >= 0, `--plateau-patience must be a whole number >= 0, got ${args['plateau-patience']}`);
   check(args['plateau-factor'] > 0 && args['plateau-factor'] < 1, `--plateau-factor must be in (0, 1), got ${args['plateau-factor']}`);
-  positiveInt(args['early-stopping'], 'early-stopping');
+  checkPositiveInt(args['early-stopping'], 'early-stopping');
   check(Number.isInteger(args['checkpoint-every']) && args['checkpoint-every'] >= 0, `--checkpoint-every must be a whole number >= 0, got ${args['checkpoint-every']}`);
   check(Number.isInteger(args.workers) && args.workers >= 0, `--workers must be a whole number >= 0, got ${args.workers}`);
   check(!args['init-weights'] || existsSync(args['init-weights']), `--init-weights ${args['init-weights']}: no such file`);
