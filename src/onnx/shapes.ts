@@ -89,6 +89,18 @@ function checkNoAutoPad(node: Node): void {
   if (a && a.type === 'string' && a.value !== 'NOTSET') throw new Error(`${node.opType} ${node.name}: auto_pad ${a.value} is not supported; give explicit pads`);
 }
 
+/** Conv and ConvTranspose attributes with ONNX's defaults, for `spatial` spatial axes. */
+function convAttributes(node: Node, spatial: number) {
+  checkNoAutoPad(node);
+  return {
+    spatial,
+    strides: intsAttr(node, 'strides', Array(spatial).fill(1)),
+    dil: intsAttr(node, 'dilations', Array(spatial).fill(1)),
+    pads: intsAttr(node, 'pads', Array(2 * spatial).fill(0)),
+    group: intAttr(node, 'group', 1),
+  };
+}
+
 const reduceRule = (axesFromInput: boolean): ShapeRule => (node, input, ints) => {
   const x = input(0);
   const keep = intAttr(node, 'keepdims', 1) === 1;
@@ -120,14 +132,9 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   },
 
   Conv: (node, input) => {
-    checkNoAutoPad(node);
     const x = input(0);
     const w = input(1);
-    const spatial = x.dims.length - 2;
-    const strides = intsAttr(node, 'strides', Array(spatial).fill(1));
-    const dil = intsAttr(node, 'dilations', Array(spatial).fill(1));
-    const pads = intsAttr(node, 'pads', Array(2 * spatial).fill(0));
-    const group = intAttr(node, 'group', 1);
+    const { spatial, strides, dil, pads, group } = convAttributes(node, x.dims.length - 2);
     if (x.dims[1] !== w.dims[1] * group) throw new Error(`Conv ${node.name}: input has ${x.dims[1]} channels, weight expects ${w.dims[1]} x group ${group}`);
     const dims = [x.dims[0], w.dims[0]];
     for (let k = 0; k < spatial; k++) dims.push(windowOut(x.dims[2 + k], w.dims[2 + k], strides[k], pads[k], pads[k + spatial], dil[k], false));
@@ -135,15 +142,10 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
   },
 
   ConvTranspose: (node, input) => {
-    checkNoAutoPad(node);
     const x = input(0);
     const w = input(1);
-    const spatial = x.dims.length - 2;
-    const strides = intsAttr(node, 'strides', Array(spatial).fill(1));
-    const dil = intsAttr(node, 'dilations', Array(spatial).fill(1));
-    const pads = intsAttr(node, 'pads', Array(2 * spatial).fill(0));
+    const { spatial, strides, dil, pads, group } = convAttributes(node, x.dims.length - 2);
     const outPad = intsAttr(node, 'output_padding', Array(spatial).fill(0));
-    const group = intAttr(node, 'group', 1);
     const dims = [x.dims[0], w.dims[1] * group];
     for (let k = 0; k < spatial; k++) {
       dims.push(strides[k] * (x.dims[2 + k] - 1) + outPad[k] + (w.dims[2 + k] - 1) * dil[k] + 1 - pads[k] - pads[k + spatial]);

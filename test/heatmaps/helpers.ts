@@ -1,14 +1,6 @@
-/** Seeded generator (mulberry32) so that failures reproduce. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as random } from '../util/random';
+
+export { random };
 
 /** Largest |a - b| / max(1, |b|): coordinates near 500 carry float32 steps of 3e-5, so parity is relative. */
 export function maxRelativeDiff(a: Float32Array, b: Float32Array): number {

@@ -3,17 +3,9 @@ import { GraphBuilder, serializeModel } from '../../src/onnx';
 import { inferShapes } from '../../src/onnx/shapes';
 import { addGradients } from '../../src/train/autodiff';
 
-/** A seeded uniform generator in [0, 1) (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../util/random';
+
+export { rng };
 
 export interface FdInput {
   name: string;

@@ -1,5 +1,5 @@
 import { CommandModule } from 'yargs';
-import { SingleBar } from 'cli-progress';
+import { progressBar } from '../progress';
 import { DEMO_RECIPE, runDemo } from '../../demo/run';
 import { check, checkPositiveInt } from '../validate';
 
@@ -25,11 +25,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     checkPositiveInt(args.threads, 'threads');
     check(Number.isInteger(args.seed) && args.seed >= 0, `--seed must be a whole number >= 0, got ${args.seed}`);
     const say = (line: string) => { if (!args.quiet) process.stderr.write(`${line}\n`); };
-    const tty = !args.quiet && process.stderr.isTTY;
-    const bar = tty ? new SingleBar({
-      format: 'demo training |{bar}| step {value}/{total} | loss {loss} | {eta_formatted} left',
-      stream: process.stderr, hideCursor: true, etaBuffer: 30,
-    }) : undefined;
+    const bar = progressBar('demo training |{bar}| step {value}/{total} | loss {loss} | {eta_formatted} left', args.quiet, 30);
     let lastLine = 0;
     const report = await runDemo({ out: args.out, seed: args.seed, steps: args.steps, threads: args.threads }, {
       onPhase: (phase) => { bar?.stop(); say(`lmk demo: ${phase}`); },
@@ -38,7 +34,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         onStep: ({ step, totalSteps, loss }) => {
           bar?.update(step, { loss: loss.toPrecision(3) });
           // Without a terminal, a line every 30 s says the run is alive.
-          if (!tty && !args.quiet && Date.now() - lastLine > 30_000) {
+          if (!bar && Date.now() - lastLine > 30_000) {
             lastLine = Date.now();
             say(`  step ${step}/${totalSteps} loss ${loss.toPrecision(3)}`);
           }

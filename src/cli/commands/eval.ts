@@ -1,5 +1,5 @@
 import { existsSync } from 'fs';
-import { SingleBar } from 'cli-progress';
+import { progressBar } from '../progress';
 import { Argv, CommandModule } from 'yargs';
 import { FormatName, FORMATS, loadDataset, SplitSelection } from '../../data';
 import { evaluatePredictions, PROTOCOLS, ProtocolName, readPredictions, summaryToJson, summaryToText } from '../../eval';
@@ -58,7 +58,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     if (args.predictions !== undefined) {
       predictions = readPredictions(args.predictions);
     } else {
-      const bar = !args.json && process.stderr.isTTY ? new SingleBar({ format: 'predict |{bar}| {value}/{total} images | {eta_formatted} left', stream: process.stderr, hideCursor: true }) : undefined;
+      const bar = progressBar('predict |{bar}| {value}/{total} images | {eta_formatted} left', args.json, 10);
       bar?.start(dataset.items.length, 0);
       try {
         const records = await predictItems(args.model as string, dataset.items, { threads: args.threads, onItem: (done) => bar?.update(done) });

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'fs';
 import { availableParallelism } from 'os';
-import { SingleBar } from 'cli-progress';
+import { progressBar } from '../progress';
 import { Argv, CommandModule } from 'yargs';
 import { DECODE_METHODS, DecodeMethod } from '../../heatmaps';
 import { ExecutionProvider, Predictor } from '../../infer';
@@ -46,16 +46,8 @@ function validateArgs(a: PredictArgs): void {
   check(!existsSync(a.out) || statSync(a.out).isDirectory(), `--out ${a.out}: exists and is not a folder`);
 }
 
-/** Files done, rate and time left on stderr; none with --quiet or when stderr is not a terminal. */
-function progressBar(quiet: boolean) {
-  if (quiet || !process.stderr.isTTY) return undefined;
-  return new SingleBar({
-    format: 'predict |{bar}| {value}/{total} files | {rate} img/s | {eta_formatted} left | {failed} failed',
-    stream: process.stderr,
-    hideCursor: true,
-    etaBuffer: 50,
-  });
-}
+/** Files done, rate and time left. */
+const PREDICT_BAR = 'predict |{bar}| {value}/{total} files | {rate} img/s | {eta_formatted} left | {failed} failed';
 
 function summary(r: PredictArchiveResult): string {
   const skipped = r.skippedPredicted + r.skippedFailed;
@@ -108,7 +100,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     };
     for (const s of Object.keys(STOP_SIGNALS) as (keyof typeof STOP_SIGNALS)[]) process.on(s, onSignal);
 
-    const bar = progressBar(args.quiet);
+    const bar = progressBar(PREDICT_BAR, args.quiet, 50);
     const started = performance.now();
     let last = { predicted: 0, failed: 0 };
     // The total comes from a counting walk alongside the work; the bar starts when it is known.

@@ -1,5 +1,5 @@
 import { existsSync } from 'fs';
-import { SingleBar } from 'cli-progress';
+import { progressBar } from '../progress';
 import { Argv } from 'yargs';
 import type { TrainHooks } from '../../train/loop';
 import type { RunEvent, StudyInit, StudyTrainSettings } from '../../study';
@@ -85,7 +85,7 @@ export function studyProgress(program: string, quiet: boolean): { hooks: (runId:
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const bar = quiet || !process.stderr.isTTY ? undefined : new SingleBar({ format: '{run} |{bar}| step {value}/{total} | loss {loss} | {eta_formatted} left', stream: process.stderr, hideCursor: true, etaBuffer: 20 });
+  const bar = progressBar('{run} |{bar}| step {value}/{total} | loss {loss} | {eta_formatted} left', quiet, 20);
   let run = '';
   const say = (line: string): void => { if (!quiet) process.stderr.write(`${line}\n`); };
   return {

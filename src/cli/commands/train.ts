@@ -1,6 +1,6 @@
 import { existsSync } from 'fs';
 import { resolve } from 'path';
-import { SingleBar } from 'cli-progress';
+import { progressBar } from '../progress';
 import { Argv, CommandModule } from 'yargs';
 import { DEFAULT_GRIDS, FORMATS, FormatName, LandmarkItem, loadDataset, Random } from '../../data';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../../models';
@@ -84,16 +84,8 @@ function validateArgs(args: TrainArgs): void {
   check(!(args.resume && args['init-weights']), '--resume continues from OUT/checkpoint.safetensors: leave out --init-weights');
 }
 
-/** Progress bar with loss and time left, on stderr; none with --quiet or when stderr is not a terminal. */
-function progress(quiet: boolean) {
-  if (quiet || !process.stderr.isTTY) return undefined;
-  return new SingleBar({
-    format: 'train |{bar}| step {value}/{total} | epoch {epoch} | loss {loss} | lr {lr} | {eta_formatted} left',
-    stream: process.stderr,
-    hideCursor: true,
-    etaBuffer: 20,
-  });
-}
+/** Steps, loss and time left. */
+const TRAIN_BAR = 'train |{bar}| step {value}/{total} | epoch {epoch} | loss {loss} | lr {lr} | {eta_formatted} left';
 
 function report(result: TrainResult, quiet: boolean): void {
   if (result.status === 'interrupted') {
@@ -187,7 +179,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     };
     for (const s of Object.keys(STOP_SIGNALS) as (keyof typeof STOP_SIGNALS)[]) process.on(s, onSignal);
 
-    const bar = progress(args.quiet);
+    const bar = progressBar(TRAIN_BAR, args.quiet, 20);
     let result: TrainResult;
     try {
       result = await train(options, {
