@@ -30,8 +30,22 @@ async function main() {
     maxDiff = Math.max(maxDiff, Math.abs(got.data[i] - expected.data[i]));
     maxRef = Math.max(maxRef, Math.abs(expected.data[i]));
   }
-  console.log(`${spec.arch}/${spec.encoder} x${spec.widthMultiplier ?? 1} classes ${spec.classes}, input [${image.dims}]: `
-    + `max |lmk - smp| = ${maxDiff.toExponential(3)} (max |smp| ${maxRef.toFixed(3)}); load+export ${built} ms`);
+  let line = `${spec.arch}/${spec.encoder} x${spec.widthMultiplier ?? 1} classes ${spec.classes}, input [${image.dims}]: `
+    + `max |lmk - smp| = ${maxDiff.toExponential(3)} (max |smp| ${maxRef.toFixed(3)})`;
+  // smp's float64 output (hi + lo, written by smp_parity_table1.py full): both float32 results against it.
+  const hi = reference.tensors.get('heatmaps_float64_hi');
+  const lo = reference.tensors.get('heatmaps_float64_lo');
+  if (hi && lo) {
+    let lmk64 = 0;
+    let smp64 = 0;
+    for (let i = 0; i < hi.data.length; i++) {
+      const exact = hi.data[i] + lo.data[i];
+      lmk64 = Math.max(lmk64, Math.abs(got.data[i] - exact));
+      smp64 = Math.max(smp64, Math.abs(expected.data[i] - exact));
+    }
+    line += `; against smp float64: lmk ${lmk64.toExponential(3)}, smp float32 ${smp64.toExponential(3)}`;
+  }
+  console.log(`${line}; load+export ${built} ms`);
   if (!(maxDiff < 1e-4)) process.exitCode = 1;
 }
 

@@ -13,6 +13,9 @@ OUT/torch-losses.json. Then run lmk on the same files and compare:
     --sigma 2 --loss mse --lr 1e-3 --batch 2 --steps 10 --no-shuffle --no-augment --val-fraction 0 \
     --init-weights OUT/init.safetensors --out OUT/run --log OUT/lmk.jsonl
   python3 /path/to/lmk/scripts/parity/loop_parity.py --compare OUT    # exit 1 unless step 1 < 1e-4, step 10 < 2e-2 relative
+
+Add `--float64` to the first command (after a float32 run) for PyTorch's float64 losses from the same start:
+`--compare` then also prints each side's distance from them.
 """
 import json
 import os
@@ -27,11 +30,16 @@ MEAN, STD = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224,
 
 def compare(out):
     torch_losses = json.load(open(f'{out}/torch-losses.json'))['losses']
+    # A float64 run (optional) shows how far float32 rounding alone moves PyTorch's own losses.
+    f64_path = f'{out}/torch-losses-float64.json'
+    f64 = json.load(open(f64_path))['losses'] if os.path.exists(f64_path) else None
     lmk = [json.loads(line) for line in open(f'{out}/lmk.jsonl') if line.startswith('{"step"')]
-    worst = 0.0
     for s, (t, entry) in enumerate(zip(torch_losses, lmk), 1):
-        rel = abs(entry['loss'] - t) / abs(t)
-        print(f'step {s:2d}  torch {t:.7f}  lmk {entry["loss"]:.7f}  relative {rel:.2e}')
+        line = f'step {s:2d}  torch {t:.7f}  lmk {entry["loss"]:.7f}  relative {abs(entry["loss"] - t) / t:.2e}'
+        if f64:
+            d = f64[s - 1]
+            line += f'  | torch64 {d:.7f}  lmk-torch64 {abs(entry["loss"] - d) / d:.2e}  torch-torch64 {abs(t - d) / d:.2e}'
+        print(line)
     first = abs(lmk[0]['loss'] - torch_losses[0]) / torch_losses[0]
     last = abs(lmk[STEPS - 1]['loss'] - torch_losses[STEPS - 1]) / torch_losses[STEPS - 1]
     ok = len(lmk) >= STEPS and first < 1e-4 and last < 2e-2
@@ -73,6 +81,7 @@ def main():
     if sys.argv[1] == '--compare':
         compare(sys.argv[2])
     data, out = sys.argv[1], sys.argv[2]
+    dtype_name = 'float64' if '--float64' in sys.argv else 'float32'
     import torch
     torch.library.register_fake = lambda *a, **k: (lambda f: f)  # torchvision here is a CUDA build; see the brief
     import segmentation_models_pytorch as smp
@@ -84,14 +93,17 @@ def main():
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, f'{out}/init.safetensors')
     samples = [sample(out, row) for row in rows]
 
+    # The float64 run starts from the same float32 draw: it shows how far float32 rounding alone moves the losses.
+    dtype = getattr(torch, dtype_name)
+    model = model.to(dtype)
     torch.set_num_threads(2)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     losses = []
     for s in range(STEPS):
         batch = samples[s * BATCH:(s + 1) * BATCH]
-        x = torch.from_numpy(np.stack([b[0] for b in batch]))
-        t = torch.from_numpy(np.stack([b[1] for b in batch]))
+        x = torch.from_numpy(np.stack([b[0] for b in batch])).to(dtype)
+        t = torch.from_numpy(np.stack([b[1] for b in batch])).to(dtype)
         t0 = time.time()
         opt.zero_grad()
         loss = torch.nn.functional.mse_loss(model(x), t)
@@ -99,7 +111,8 @@ def main():
         opt.step()
         losses.append(loss.item())
         print(s + 1, loss.item(), f'{time.time() - t0:.2f}s', flush=True)
-    json.dump({'torch': torch.__version__, 'losses': losses}, open(f'{out}/torch-losses.json', 'w'), indent=1)
+    name = 'torch-losses.json' if dtype_name == 'float32' else f'torch-losses-{dtype_name}.json'
+    json.dump({'torch': torch.__version__, 'dtype': dtype_name, 'losses': losses}, open(f'{out}/{name}', 'w'), indent=1)
 
 
 if __name__ == '__main__':

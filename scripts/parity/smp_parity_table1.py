@@ -17,6 +17,7 @@ scale(32 m) groups of 8 * 2^l channels, scale(256 * 2^l m) outputs; EfficientNet
 decoder channels scaled.
 """
 import argparse
+import copy
 import json
 import os
 import re
@@ -92,13 +93,15 @@ def never_run(arch, encoder, name):
             or (encoder == "efficientnet-b7" and (name.startswith("encoder._conv_head.") or name.startswith("encoder._bn1."))))
 
 
-DAMPED = re.compile(r"^encoder\._blocks\.\d+\._bn2\.(weight|bias)$")
+DAMPED = re.compile(r"^encoder\.(_blocks\.\d+\._bn2|layer\d\.\d+\.bn3)\.(weight|bias)$")
 
 
 def damp(name, value):
     """Random weights put a 55-block EfficientNet in the chaotic regime, where float32 rounding alone changes the
-    output completely (torch float32 vs float64 differ by the output's own size). Scaling each MBConv block's
-    projection BatchNorm by 0.1 keeps the residual branches small, and the comparison meaningful."""
+    output completely (torch float32 vs float64 differ by the output's own size), and grow ResNeXt's activations
+    to ~1e6 over its 33 residual blocks. Scaling the last BatchNorm of each residual branch (EfficientNet's
+    projection `_bn2`, ResNeXt's `bn3`) by 0.1 keeps the branches small (as zero-init-residual does in
+    training), so that an absolute tolerance means something."""
     return value * 0.1 if DAMPED.match(name) else value
 
 
@@ -209,6 +212,12 @@ def main():
         state = calibrate(model, image, a.seed, a.bn_perturbation)
     with torch.no_grad():
         heatmaps = model(image).contiguous()
+        if a.mode == "full":
+            # smp in float64 on the same weights: how far float32 rounding alone moves smp's own output. Kept as two
+            # float32 tensors (hi + lo), which lmk's safetensors reader takes.
+            exact = copy.deepcopy(model).double()(image.double())
+            hi = exact.float()
+            lo = (exact - hi.double()).float()
     spec = {"arch": a.arch, "encoder": a.encoder, "classes": a.classes, "inChannels": a.in_channels,
             "widthMultiplier": a.width_multiplier}
     meta = {"spec": json.dumps(spec), "seed": str(a.seed), "input_shape": json.dumps(list(input_shape)),
@@ -218,7 +227,8 @@ def main():
     else:
         os.makedirs(a.out, exist_ok=True)
         save_file({k: v.contiguous() for k, v in state.items()}, os.path.join(a.out, "weights.safetensors"))
-        save_file({"image": image.contiguous(), "heatmaps": heatmaps}, os.path.join(a.out, "case.safetensors"), metadata=meta)
+        save_file({"image": image.contiguous(), "heatmaps": heatmaps, "heatmaps_float64_hi": hi.contiguous(),
+                   "heatmaps_float64_lo": lo.contiguous()}, os.path.join(a.out, "case.safetensors"), metadata=meta)
     params = sum(t.numel() for t in model.parameters())
     print(f"{a.mode} {a.arch}/{a.encoder} x{a.width_multiplier}: smp params {params}, heatmaps {tuple(heatmaps.shape)}, "
           f"|max| {heatmaps.abs().max().item():.4g}, std {heatmaps.std().item():.4g} -> {a.out}")

@@ -3,10 +3,11 @@ import type { TrainBenchResult } from '../train/bench';
 /** The readable table `lmk-bench --train` prints without --json. */
 export function formatTrainBench(r: TrainBenchResult): string {
   const rows: [string, string][] = [
+    ['execution provider', r.execution_provider],
     ['batch, grid (h x w)', `${r.batch}, ${r.height} x ${r.width}`],
     ['parameters', r.parameters.toLocaleString('en-US')],
     ['setup (compile + session)', `${r.setup_s.toFixed(2)} s`],
-    ['first step (untimed)', `${r.first_step_s.toFixed(2)} s`],
+    ['warm-up steps (untimed)', r.warmup_s.length ? r.warmup_s.map((t) => `${t.toFixed(2)} s`).join(', ') : 'none'],
     ['step min/median/max', `${r.step_s.min.toFixed(3)} / ${r.step_s.median.toFixed(3)} / ${r.step_s.max.toFixed(3)} s`],
     ['losses', r.losses.map((l) => l.toPrecision(4)).join(', ')],
   ];

@@ -68,7 +68,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('height', { type: 'number', describe: 'grid height (default: stored in the model)' })
     .option('width', { type: 'number', describe: 'grid width (default: stored in the model)' })
     .option('runs', { type: 'number', default: 10, describe: 'timed session runs (batches), end to end and session only' })
-    .option('warmup', { type: 'number', default: 2, describe: 'untimed runs first' })
+    .option('warmup', { type: 'number', default: 2, describe: 'untimed runs (training: steps) first' })
     .option('ep', { type: 'string', choices: ['cpu', 'cuda'], default: 'cpu', describe: 'execution provider' })
     .option('batch', { type: 'number', default: 1, describe: 'images per session run (training: per step)' })
     .option('threads', { type: 'number', describe: 'ONNX Runtime intra-op threads (default: one per physical core)' })
@@ -79,7 +79,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('encoder', { type: 'string', choices: Object.keys(ENCODERS), default: 'vgg19', describe: '--train: encoder' })
     .option('classes', { type: 'number', describe: '--train: number of heatmaps' })
     .option('width-multiplier', { type: 'number', default: 1, describe: '--train: scale every channel count (0, 1]' })
-    .option('steps', { type: 'number', default: 5, describe: '--train: timed steps (after one untimed step)' })
+    .option('steps', { type: 'number', default: 5, describe: '--train: timed steps (after --warmup untimed ones)' })
     .option('loss', { type: 'string', choices: LOSSES, default: 'mse', describe: '--train: loss' })
     .example('$0 --model head.onnx --input isbi2015/RawImage/TrainingData --height 512 --width 416 --runs 10 --warmup 2', 'real images')
     .example('$0 --model head.onnx --synthetic --json', 'no data needed')
@@ -94,7 +94,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         throw new UsageError((err as Error).message);
       }
       check(a.height! % 32 === 0 && a.width! % 32 === 0, `--train: --height and --width must be multiples of 32, got ${a.height}x${a.width}`);
-      const r = await benchTrainStep(spec, { batch: a.batch, height: a.height!, width: a.width!, steps: a.steps, loss: a.loss as LossName, threads: a.threads });
+      const r = await benchTrainStep(spec, { batch: a.batch, height: a.height!, width: a.width!, steps: a.steps, warmup: a.warmup, loss: a.loss as LossName, threads: a.threads, executionProvider: a.ep as ExecutionProvider });
       process.stdout.write(a.json ? `${JSON.stringify(r)}\n` : `${formatTrainBench(r)}\n`);
       return;
     }

@@ -1,19 +1,17 @@
-/** A small seeded PRNG (mulberry32): the same seed gives the same sequence on every machine. */
+import { mulberry32 } from '../util/random';
+
+/** Seeded draws for data work (mulberry32): the same seed gives the same sequence on every machine. */
 export class Random {
-  private state: number;
+  private readonly draw: () => number;
 
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
-    this.state = Math.floor(seed) >>> 0;
+    this.draw = mulberry32(Math.floor(seed));
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.draw();
   }
 
   /** Uniform in [low, high). */

@@ -3,6 +3,7 @@ import { join } from 'path';
 import sharp from 'sharp';
 import type { Point } from '../data/types';
 import { writeFileAtomic } from '../util/fs';
+import { mulberry32 } from '../util/random';
 
 /**
  * Procedural, seeded, x-ray-like hand radiographs for the demo and for tests.
@@ -55,17 +56,6 @@ export interface SyntheticCase {
 const { cos, hypot, imul, log, max, min, PI, round, sign, sin, sqrt } = Math;
 const FAR = 1e9;
 
-/** mulberry32: a small, fast, well-mixed 32-bit generator (seedable, unlike random). */
-function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rng: () => number): number {
   const u = max(rng(), 1e-12);
@@ -242,7 +232,7 @@ export function generateCase(seed: number, index: number, options: Omit<Syntheti
     throw new Error(`synthetic images must be at least 64 x 64 whole pixels, got ${width} x ${height}`);
   }
   // Each case gets its own stream, so case k is the same whatever the count.
-  const rng = makeRng(imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ imul(index + 1, 0xc2b2ae35));
+  const rng = mulberry32(imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ imul(index + 1, 0xc2b2ae35));
   const hand = sampleFramedHand(rng, width, height);
   return { id: `case${String(index).padStart(4, '0')}`, width, height, image: render(hand, rng, width, height, noise), landmarks: hand.landmarks };
 }

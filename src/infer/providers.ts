@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync, renameSync, readdirSync } from 'fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, copyFileSync, renameSync, readdirSync } from 'fs';
 import { spawnSync } from 'child_process';
 import { dirname, join } from 'path';
 import { tmpdir } from 'os';
@@ -44,7 +44,7 @@ export function cudaProviderStatus(): CudaProviderStatus {
 
 /**
  * Why the CUDA provider cannot start, or undefined when its libraries load. Loading the provider
- * library ourselves names the missing dependency (e.g. libcublasLt.so.13) in one line, before
+ * library's dependencies ourselves names the missing one (e.g. libcublasLt.so.13) in one line, before
  * ONNX Runtime is asked (which would print a multi-line log of its own).
  */
 export function cudaProviderProblem(): string | undefined {
@@ -52,15 +52,88 @@ export function cudaProviderProblem(): string | undefined {
   if (!status.installed) {
     return `the CUDA execution provider is not installed (missing ${status.missing.join(', ')} in ${status.dir}); run 'lmk setup cuda'`;
   }
+  // The provider library itself is not loaded here: it takes Provider_GetHost from
+  // libonnxruntime_providers_shared.so, which ONNX Runtime loads (and sets up) first, and loading it outside
+  // ONNX Runtime fails on that symbol, or crashes the process once that library is loaded. Its own
+  // dependencies (CUDA runtime, cuBLAS, ...) are what a machine lacks, and they load on their own.
+  const provider = join(status.dir, 'libonnxruntime_providers_cuda.so');
+  let needed: string[];
   try {
-    process.dlopen({ exports: {} } as NodeJS.Module, join(status.dir, 'libonnxruntime_providers_cuda.so'));
+    needed = neededLibraries(provider);
+  } catch (err) {
+    return `the CUDA execution provider ${provider} is not a readable shared library: ${(err as Error).message}`;
+  }
+  for (const lib of needed) {
+    const problem = loadProblem(lib);
+    if (problem) return `the CUDA execution provider cannot load (CUDA 13 runtime, cuBLAS, cuDNN 9 and an NVIDIA driver are needed): ${problem}`;
+  }
+  return undefined;
+}
+
+/** Why a shared library does not load (dlopen's message), or undefined when it does. */
+function loadProblem(path: string): string | undefined {
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, path);
   } catch (err) {
     const message = (err as Error).message;
     // Any library loads and then fails this way: it is not a Node addon. Its dependencies resolved.
     if (/did not self-register/.test(message)) return undefined;
-    return `the CUDA execution provider cannot load (CUDA 13 runtime, cuBLAS, cuDNN 9 and an NVIDIA driver are needed): ${message}`;
+    return message;
   }
   return undefined;
+}
+
+/**
+ * The DT_NEEDED entries (sonames) of a little-endian ELF64 shared library, read from its dynamic section
+ * without loading it.
+ */
+export function neededLibraries(path: string): string[] {
+  const fd = openSync(path, 'r');
+  try {
+    const read = (offset: number, length: number, exact = true): Buffer => {
+      const b = Buffer.alloc(length);
+      const n = readSync(fd, b, 0, length, offset);
+      if (exact ? n !== length : n === 0) throw new Error(`truncated at byte ${offset}`);
+      return b.subarray(0, n);
+    };
+    const header = read(0, 64);
+    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) throw new Error('not a little-endian ELF64 file');
+    const phoff = Number(header.readBigUInt64LE(32));
+    const phentsize = header.readUInt16LE(54);
+    const phnum = header.readUInt16LE(56);
+    const loads: { vaddr: number; offset: number; size: number }[] = [];
+    let dynamic: { offset: number; size: number } | undefined;
+    for (let i = 0; i < phnum; i++) {
+      const ph = read(phoff + i * phentsize, 56);
+      const type = ph.readUInt32LE(0);
+      const offset = Number(ph.readBigUInt64LE(8));
+      if (type === 1) loads.push({ vaddr: Number(ph.readBigUInt64LE(16)), offset, size: Number(ph.readBigUInt64LE(32)) });
+      if (type === 2) dynamic = { offset, size: Number(ph.readBigUInt64LE(32)) };
+    }
+    if (!dynamic) throw new Error('no dynamic section');
+    const entries = read(dynamic.offset, dynamic.size);
+    const neededOffsets: number[] = [];
+    let strtab: number | undefined;
+    for (let k = 0; k + 16 <= entries.length; k += 16) {
+      const tag = entries.readBigInt64LE(k);
+      const value = Number(entries.readBigUInt64LE(k + 8));
+      if (tag === 0n) break;
+      if (tag === 1n) neededOffsets.push(value);
+      if (tag === 5n) strtab = value;
+    }
+    if (strtab === undefined) throw new Error('no string table');
+    const segment = loads.find((l) => strtab! >= l.vaddr && strtab! < l.vaddr + l.size);
+    if (!segment) throw new Error('string table outside the loaded segments');
+    const strtabOffset = segment.offset + (strtab - segment.vaddr);
+    return neededOffsets.map((o) => {
+      const b = read(strtabOffset + o, 256, false);
+      const end = b.indexOf(0);
+      if (end < 0) throw new Error('unterminated library name');
+      return b.toString('latin1', 0, end);
+    });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export type CudaSource = 'npm' | 'nuget';

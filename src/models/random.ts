@@ -1,23 +1,22 @@
+import { mulberry32 } from '../util/random';
+
 /**
- * A small seeded PRNG (mulberry32: 32-bit state, full period 2^32) with uniform and normal draws.
- * Deterministic across platforms, so a seed names the same initial weights everywhere.
+ * Uniform and normal draws from mulberry32 (util/random.ts). Deterministic across platforms, so a seed
+ * names the same initial weights everywhere.
  */
 export class Rng {
-  private state: number;
+  private readonly draw: () => number;
   /** The second value of the last Box-Muller pair, when not yet used. */
   private spare = 0;
   private hasSpare = false;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.draw = mulberry32(seed);
   }
 
   /** Uniform in [0, 1), a multiple of 2^-32. */
   uniform(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.state ^ (this.state >>> 15), this.state | 1);
-    t = (t + Math.imul(t ^ (t >>> 7), t | 61)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.draw();
   }
 
   /** Standard normal (Box-Muller: cos of each pair, then its sin). */

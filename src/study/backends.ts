@@ -2,6 +2,7 @@ import { existsSync } from 'fs';
 import { join } from 'path';
 import { loadDataset, Random } from '../data';
 import { errorTable, evaluatePredictions, ProtocolName } from '../eval';
+import type { ExecutionProvider } from '../infer';
 import type { ModelSpec } from '../models';
 import { derivedSeed } from '../models/random';
 import { train, TrainHooks } from '../train/loop';
@@ -40,6 +41,8 @@ export interface StudyTrainSettings {
   valFraction?: number;
   threads?: number;
   workers?: number;
+  /** Where the training step runs (default 'cpu'); evaluation runs on the CPU. */
+  executionProvider?: ExecutionProvider;
 }
 
 /** `lmk train`'s loop as a TrainRunner: resumes a run folder's checkpoint, starts from the requested weights otherwise. */
@@ -74,6 +77,7 @@ export function trainerRunner(settings: StudyTrainSettings = {}, hooks: (runId: 
         resume: existsSync(join(request.outDir, 'checkpoint.safetensors')),
         threads: settings.threads,
         workers: settings.workers,
+        executionProvider: settings.executionProvider,
       },
       hooks(request.runId),
     );

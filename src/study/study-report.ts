@@ -17,6 +17,8 @@ const loadItems: ItemSource = async (data) => (await loadDataset(data)).items;
 export interface ReportOptions {
   /** Overlays drawn per scored run (first N images of its evaluation set). Default 4; 0 for none. */
   overlays?: number;
+  /** What was trained (e.g. 'DeepLabV3 / EfficientNet-B7, width 1, 200 epochs'), for the report's heading. */
+  model?: string;
   items?: ItemSource;
 }
 
@@ -65,7 +67,7 @@ export async function writeStudyReport(outDir: string, plan: StudyPlan, records:
   const table3 = testTable(plan, records);
   if (table3) tables.push({ name: 'table3', table: table3 });
   if (tables.length === 0) throw new Error('no finished runs to report');
-  return writeTables(reportDir, tables, 'Transfer-learning study');
+  return writeTables(reportDir, tables, `Transfer-learning study${options.model ? `, ${options.model}` : ''}`);
 }
 
 /** Table 1, the pooled SDR curve and per-landmark bars over folds, overlays of the first fold; into OUT/report. */
@@ -85,5 +87,5 @@ export async function writeCrossValidationReport(outDir: string, label: string, 
   }
   await writeFileAtomic(join(reportDir, 'per-landmark-folds.png'), await perLandmarkPng(result.folds.map((r) => ({ label: r.runId, summary: r.summary })), `Error per landmark, ${label}`));
   await writeOverlays(resolve(outDir, 'runs', first.runId), first, join(reportDir, 'overlays', first.runId), options.overlays ?? 4, options.items ?? loadItems);
-  return writeTables(reportDir, [{ name: 'table1', table }], `Cross-validation: ${label}`);
+  return writeTables(reportDir, [{ name: 'table1', table }], `Cross-validation: ${label}${options.model ? `, ${options.model}` : ''}`);
 }

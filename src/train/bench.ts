@@ -1,26 +1,35 @@
 import { buildNetwork, initStateDict, ModelSpec, resolveSpec } from '../models';
 import type { LossName } from './step-graph';
+import type { ExecutionProvider } from '../infer/providers';
 import { TrainStep } from './step';
 
 export interface TrainBenchOptions {
   batch: number;
   height: number;
   width: number;
-  /** Timed steps (after one untimed warm-up step). */
+  /** Timed steps, after the warm-up steps. */
   steps: number;
+  /**
+   * Untimed steps first (default 2): ORT grows its arena in the first run and plans memory from the second,
+   * and both are slower than the steady state (measurements in README.md).
+   */
+  warmup?: number;
   loss?: LossName;
   /** ORT intra-op threads (default: ORT's choice). */
   threads?: number;
+  /** Default 'cpu'. */
+  executionProvider?: ExecutionProvider;
 }
 
 export interface TrainBenchResult {
   step_s: { min: number; median: number; max: number };
   /** Graph compilation and session creation. */
   setup_s: number;
-  /** The untimed first step (ORT allocates its arena here). */
-  first_step_s: number;
+  /** The untimed warm-up steps, in order. */
+  warmup_s: number[];
   losses: number[];
   parameters: number;
+  execution_provider: ExecutionProvider;
   batch: number;
   height: number;
   width: number;
@@ -35,13 +44,15 @@ export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Pro
   for (const [name, v] of [['batch', o.batch], ['height', o.height], ['width', o.width], ['steps', o.steps]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`lmk-bench --train: ${name} must be a positive integer, got ${String(v)}`);
   }
+  const warmup = o.warmup ?? 2;
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`lmk-bench --train: warmup must be a whole number >= 0, got ${String(warmup)}`);
   if (o.height % 32 !== 0 || o.width % 32 !== 0) throw new Error(`lmk-bench --train: height and width must be multiples of 32, got ${o.height}x${o.width}`);
   const t0 = performance.now();
   const weights = initStateDict(s, 0);
   const step = await TrainStep.create({
     batch: o.batch, inChannels: s.inChannels, height: o.height, width: o.width, classes: s.classes, loss: o.loss,
     network: (layers, images) => buildNetwork(layers, s, images),
-  }, weights, { threads: o.threads });
+  }, weights, { threads: o.threads, executionProvider: o.executionProvider });
   const setup = (performance.now() - t0) / 1000;
   try {
     // Deterministic data: a smooth image and one Gaussian per heatmap.
@@ -53,9 +64,13 @@ export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Pro
         for (let x = Math.max(0, cx - 6); x < Math.min(o.width, cx + 7); x++) targets[(m * o.height + y) * o.width + x] = Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 8);
       }
     }
-    const t1 = performance.now();
-    const losses = [await step.run(images, targets, 1e-4)];
-    const first = (performance.now() - t1) / 1000;
+    const losses: number[] = [];
+    const warmupTimes: number[] = [];
+    for (let k = 0; k < warmup; k++) {
+      const t = performance.now();
+      losses.push(await step.run(images, targets, 1e-4));
+      warmupTimes.push((performance.now() - t) / 1000);
+    }
     const times: number[] = [];
     for (let k = 0; k < o.steps; k++) {
       const t = performance.now();
@@ -66,7 +81,7 @@ export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Pro
     const parameters = step.compiled.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
     return {
       step_s: { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1] },
-      setup_s: setup, first_step_s: first, losses, parameters, batch: o.batch, height: o.height, width: o.width,
+      setup_s: setup, warmup_s: warmupTimes, losses, parameters, execution_provider: o.executionProvider ?? 'cpu', batch: o.batch, height: o.height, width: o.width,
     };
   } finally {
     await step.release();

@@ -84,7 +84,8 @@ function moveFirstAxisLast(g: GraphBuilder, x: string, k: number, r: number): st
  * on this CPU (numbers in src/train/README.md):
  * - input gradient, stride 1, where activations outweigh the weight: a forward Conv of dY with the
  *   flipped, transposed weight (about the forward conv's cost; ORT's ConvTranspose took up to twice
- *   that). Elsewhere (deep, small layers; strides): ConvTranspose.
+ *   that). Elsewhere (deep, small layers; strides): ConvTranspose (unpadded, then cropped, where the pads
+ *   are asymmetric).
  * - weight gradient: im2col in NHWC, one strided Slice per kernel tap ([N*Ho*Wo, Cin] rows), and per
  *   tap one MatMul dY[Cout, N*Ho*Wo] x cols -> [Cout, Cin]; the taps are stacked and moved innermost.
  */
@@ -121,12 +122,21 @@ const convRule: GradRule = (ctx, node, dOut, needs) => {
       const crop = pads.map((p) => Math.max(0, -p));
       const dyIn = crop.some((c) => c > 0) ? g.slice(d, [crop[0], crop[1]], [ho - crop[2], wo - crop[3]], [2, 3]) : d;
       dx = g.op1('Conv', [dyIn, wT], { pads: attr.ints(pads.map((p) => Math.max(0, p))), dilations: attr.ints([dh, dw]), ...groupAttr });
-    } else {
+    } else if (pt === pb && pl === pr) {
       const a: Record<string, AttributeValue> = {
         strides: attr.ints([sh, sw]), pads: attr.ints([pt, pl, pb, pr]), dilations: attr.ints([dh, dw]), ...groupAttr,
       };
       if (h !== covH || w !== covW) a.output_padding = attr.ints([h - covH, w - covW]);
       dx = g.op1('ConvTranspose', [d, weight], a);
+    } else {
+      // Asymmetric pads (EfficientNet's static SAME padding): ONNX Runtime's CUDA provider has no such
+      // ConvTranspose and would run it on the CPU. The unpadded ConvTranspose covers the padded input
+      // (covH + pt + pb rows); dX is its rows pt.. and columns pl.., zero where no window reached.
+      const full = g.op1('ConvTranspose', [d, weight], { strides: attr.ints([sh, sw]), dilations: attr.ints([dh, dw]), ...groupAttr });
+      const [fullH, fullW] = [covH + pt + pb, covW + pl + pr];
+      const kept = g.slice(full, [pt, pl], [Math.min(pt + h, fullH), Math.min(pl + w, fullW)], [2, 3]);
+      const [padH, padW] = [Math.max(0, pt + h - fullH), Math.max(0, pl + w - fullW)];
+      dx = padH || padW ? g.op1('Pad', [kept, g.int64([0, 0, 0, 0, 0, 0, padH, padW])]) : kept;
     }
   }
 

@@ -4,6 +4,7 @@ import { join } from 'path';
 import { benchInference, formatInferenceBench, percentile } from '../../src/bench';
 import { benchCommand, BENCH_USAGE } from '../../src/cli/lmk-bench';
 import { runCli } from '../../src/cli/run';
+import { cudaProviderProblem } from '../../src/infer/providers';
 import { brightestSpotModel, dotImage } from '../predict/helpers';
 
 async function lmkBench(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -80,12 +81,23 @@ describe('lmk-bench', () => {
 
   test('--train times the training step of a small network', async () => {
     const r = await lmkBench(['--train', '--arch', 'unet', '--encoder', 'vgg19', '--classes', '2', '--width-multiplier', '0.0625',
-      '--height', '32', '--width', '32', '--batch', '1', '--steps', '2', '--threads', '1', '--json']);
+      '--height', '32', '--width', '32', '--batch', '1', '--steps', '2', '--warmup', '1', '--threads', '1', '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(Object.keys(json.step_s)).toEqual(['min', 'median', 'max']);
     expect(json.step_s.min).toBeLessThanOrEqual(json.step_s.max);
     expect(json.losses).toHaveLength(3);
+    expect(json.warmup_s).toHaveLength(1);
+    expect(json.execution_provider).toBe('cpu');
+  });
+
+  test('--train --ep cuda without a usable CUDA provider fails in one line naming the problem', async () => {
+    const problem = cudaProviderProblem();
+    if (!problem) return; // a GPU machine with the provider: the CUDA path is timed there by hand (README)
+    const r = await lmkBench(['--train', '--ep', 'cuda', '--arch', 'unet', '--encoder', 'vgg19', '--classes', '2',
+      '--width-multiplier', '0.0625', '--height', '32', '--width', '32', '--batch', '1', '--steps', '1']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`lmk-bench: train step: ${problem}`]);
   });
 });

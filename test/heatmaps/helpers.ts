@@ -1,4 +1,4 @@
-import { mulberry32 as random } from '../util/random';
+import { mulberry32 as random } from '../../src/util/random';
 
 export { random };
 

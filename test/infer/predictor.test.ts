@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
 import { GraphBuilder, serializeModel } from '../../src/onnx';
-import { Predictor, padBottomRight, cropTopLeft, paddedSize, cudaProviderStatus } from '../../src/infer';
+import { Predictor, padBottomRight, cropTopLeft, paddedSize, cudaProviderProblem, cudaProviderStatus } from '../../src/infer';
 
 /**
  * A stand-in network whose single heatmap is the input's first channel (a 1x1 conv picking channel 0):
@@ -83,6 +83,22 @@ describe('Predictor', () => {
     writeFileSync(bad, Buffer.from('not a png at all'));
     await expect(p.predict(bad)).rejects.toThrow(/bad\.png/);
     await p.release();
+  });
+
+  (cudaProviderProblem() === undefined ? test : test.skip)('on CUDA (GPU machines only): the same landmark as on the CPU', async () => {
+    const model = brightestSpotModel({ 'lmk.grid_height': '64', 'lmk.grid_width': '48', 'lmk.sigma': '2' });
+    const file = join(dir, 'dot-cuda.png');
+    writeFileSync(file, await dotImage(300, 400, 123.4, 277.8, 12));
+    const [cpu, cuda] = [await Predictor.create({ model }), await Predictor.create({ model, executionProvider: 'cuda' })];
+    try {
+      expect(cuda.executionProvider).toBe('cuda');
+      const [a, b] = [await cpu.predict(file), await cuda.predict(file)];
+      expect(Math.abs(a.landmarks[0][0] - b.landmarks[0][0])).toBeLessThan(1e-3);
+      expect(Math.abs(a.landmarks[0][1] - b.landmarks[0][1])).toBeLessThan(1e-3);
+    } finally {
+      await cpu.release();
+      await cuda.release();
+    }
   });
 
   test('CUDA without its provider: an error, or the CPU with a warning when allowed', async () => {

@@ -89,6 +89,8 @@ describe('Table 1 networks: structure', () => {
   });
 });
 
+const DAMPED = /^encoder\.(_blocks\.\d+\._bn2|layer\d\.\d+\.bn3)\.(weight|bias)$/;
+
 /** lmk's side of smp_parity_table1.py's fixture mode: weights from one mulberry32 stream in sorted-name order. */
 function seededStateDict(spec: ModelSpec, seed: number): StateDict {
   const { parameters, buffers } = listTensors(spec);
@@ -100,6 +102,8 @@ function seededStateDict(spec: ModelSpec, seed: number): StateDict {
     if (t.shape.length === 4) { hi = Math.sqrt(6 / (t.shape[1] * t.shape[2] * t.shape[3])); lo = -hi; }
     else if (t.name.endsWith('running_var') || t.name.endsWith('.weight')) [lo, hi] = [0.5, 1.5];
     rng.fillUniform(data, lo, hi);
+    // As the script's damp(): EfficientNet's residual branches kept small, out of the chaotic regime.
+    if (DAMPED.test(t.name)) data.forEach((v, i) => { data[i] = v * 0.1; });
     sd.set(t.name, { dims: t.shape, data });
   }
   return sd;
@@ -108,12 +112,12 @@ function seededStateDict(spec: ModelSpec, seed: number): StateDict {
 const FIXTURES = join(__dirname, '..', 'fixtures', 'models');
 
 /**
- * ResNeXt cells only: with seeded (uncalibrated) BatchNorm statistics EfficientNet-B7's 55 blocks are chaotic
- * (torch's own float32 and float64 outputs disagree completely), so its parity is checked in the script's full
- * mode with calibrated statistics instead (numbers in the issue #8 report).
+ * Every non-VGG cell (the VGG19 ones are in parity.test.ts). Seeded weights with the last BatchNorm of each
+ * residual branch scaled by 0.1 (the script's damp()) keep ResNeXt's and EfficientNet's activations near 1, so
+ * issue #8's absolute bound applies as it stands; smp's own float32 and float64 outputs agree to ~1e-6 here.
  */
 describe('Table 1 networks equal smp (fixtures from scripts/parity/smp_parity_table1.py fixture mode)', () => {
-  for (const cell of CELLS.filter((c) => c.encoder === 'resnext101_32x8d')) {
+  for (const cell of CELLS.filter((c) => c.encoder !== 'vgg19')) {
     const file = join(FIXTURES, `smp-${cell.arch}-${cell.encoder}.safetensors`);
     test(`${cell.arch}/${cell.encoder} at width 1/8`, async () => {
       expect(existsSync(file)).toBe(true);
@@ -133,10 +137,9 @@ describe('Table 1 networks equal smp (fixtures from scripts/parity/smp_parity_ta
         let maxDiff = 0; let maxRef = 0;
         const got = out.data as Float32Array;
         expected.data.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(got[i] - v)); maxRef = Math.max(maxRef, Math.abs(v)); });
-        // Seeded weights with arbitrary BatchNorm statistics grow activations through deep residual stacks:
-        // the bound is 1e-4 relative to the output's scale (float32 keeps ~1e-6).
         if (process.env.LMK_PRINT_PARITY) console.log(`${cell.arch}/${cell.encoder}: max |lmk - smp| ${maxDiff.toExponential(2)}, max |smp| ${maxRef.toExponential(2)}`);
-        expect(maxDiff).toBeLessThanOrEqual(1e-4 * Math.max(1, maxRef));
+        expect(maxRef).toBeGreaterThan(0.1);
+        expect(maxDiff).toBeLessThan(1e-4);
       } finally {
         await session.release();
       }

@@ -134,8 +134,9 @@ describe('the transfer-learning study', () => {
     expect(result.aggregate.mre.mean).toBeCloseTo(mean, 12);
     expect(result.aggregate.mre.std).toBeCloseTo(Math.sqrt(mres.reduce((a, b) => a + (b - mean) ** 2, 0) / 5), 12);
     expect(JSON.parse(readFileSync(join(out, 'cv.json'), 'utf8')).folds).toBe(5);
-    const report = await writeCrossValidationReport(out, 'head', result, { overlays: 1, items: async (data) => select(data) });
+    const report = await writeCrossValidationReport(out, 'head', result, { overlays: 1, items: async (data) => select(data), model: 'deeplabv3 / efficientnet-b7, width 1' });
     expect(readFileSync(report, 'utf8')).toContain('Table 1: 5-fold cross-validation on the training split');
+    expect(readFileSync(report, 'utf8')).toContain('Cross-validation: head, deeplabv3 / efficientnet-b7, width 1');
     expect(readFileSync(join(out, 'report', 'table1.csv'), 'utf8').split('\n')[0]).toBe('Dataset,MRE,MRE std (over folds),SDR 2 mm (%),SDR 2.5 mm (%),SDR 3 mm (%),SDR 4 mm (%)');
     const again = fakes();
     await runCrossValidation({ outDir: out, format: 'isbi2015', root: '/data/head', init: 'scratch', ...again });

@@ -3,7 +3,7 @@ import { GraphBuilder, serializeModel } from '../../src/onnx';
 import { inferShapes } from '../../src/onnx/shapes';
 import { addGradients } from '../../src/train/autodiff';
 
-import { mulberry32 as rng } from '../util/random';
+import { mulberry32 as rng } from '../../src/util/random';
 
 export { rng };
 

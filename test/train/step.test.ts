@@ -4,7 +4,7 @@ import { LossName } from '../../src/train/step-graph';
 import { TrainStep } from '../../src/train/step';
 import { compileTrainStep } from '../../src/train/step-graph';
 import { formulaBatch, formulaWeights, tinyNet } from './tiny-net';
-import { cudaProviderStatus } from '../../src/infer';
+import { cudaProviderProblem, cudaProviderStatus } from '../../src/infer';
 
 interface TorchRun { loss: LossName; lr: number; weightDecay: number; losses: number[]; 'bn3.running_var': number[]; 'head.bias': number[] }
 const TORCH: { runs: TorchRun[] } = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'tiny-torch-losses.json'), 'utf8'));
@@ -42,6 +42,27 @@ describe('TrainStep agrees with PyTorch on a tiny net (losses recorded by script
       }
     });
   }
+});
+
+/** Runs only where the CUDA provider loads (a GPU machine after `lmk setup cuda`); skipped elsewhere. */
+(cudaProviderProblem() === undefined ? describe : describe.skip)('TrainStep on CUDA', () => {
+  test('the tiny net\'s 10 Adam steps agree with PyTorch as on the CPU', async () => {
+    const run = TORCH.runs[0];
+    const params = compileTrainStep(options(run.loss, run.weightDecay)).params;
+    const step = await TrainStep.create(options(run.loss, run.weightDecay), formulaWeights(params), { executionProvider: 'cuda' });
+    try {
+      const losses: number[] = [];
+      for (let s = 0; s < run.losses.length; s++) {
+        const { images, targets } = formulaBatch(s, B, K, H, W);
+        losses.push(await step.run(images, targets, run.lr));
+      }
+      if (process.env.LMK_PRINT_PARITY) console.log('cuda', losses.map((l, s) => relErr(l, run.losses[s]).toExponential(1)).join(' '));
+      // cuDNN may pick other algorithms (TF32 convolutions included) than the CPU: a looser bound than the CPU's 1e-5.
+      for (let s = 0; s < losses.length; s++) expect(relErr(losses[s], run.losses[s])).toBeLessThan(1e-3);
+    } finally {
+      await step.release();
+    }
+  });
 });
 
 describe('TrainStep state', () => {

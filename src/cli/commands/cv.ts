@@ -1,10 +1,11 @@
+import { mkdir } from 'fs/promises';
 import { Argv, CommandModule } from 'yargs';
 import { FormatName, FORMATS } from '../../data';
 import { aggregateToText } from '../../eval';
 import { predictorEvaluate, runCrossValidation, trainerRunner, writeCrossValidationReport } from '../../study';
 import { UsageError } from '../errors';
 import { checkPositiveInt } from '../validate';
-import { parseInit, studyProgress, StudyTrainArgs, validateStudyTrainArgs, withStudyTrainOptions } from './study-options';
+import { checkOutputSettings, describeStudyModel, parseInit, studyProgress, StudyTrainArgs, validateStudyTrainArgs, withStudyTrainOptions } from './study-options';
 
 interface CvArgs extends StudyTrainArgs {
   format: string;
@@ -36,6 +37,8 @@ export const cvCommand: CommandModule<object, CvArgs> = {
     checkPositiveInt(args.width, 'width');
     if (args.height !== undefined) settings.grid = { height: args.height, width: args.width as number };
     const { init, weights } = parseInit(args.init);
+    await mkdir(args.out, { recursive: true });
+    await checkOutputSettings(args.out, settings, { init: args.init!, seed: args.seed });
     const progress = studyProgress('lmk cv', args.quiet);
     let result;
     try {
@@ -46,7 +49,7 @@ export const cvCommand: CommandModule<object, CvArgs> = {
     } finally {
       progress.dispose();
     }
-    const report = await writeCrossValidationReport(args.out, args.format, result, { overlays: args.overlays });
+    const report = await writeCrossValidationReport(args.out, args.format, result, { overlays: args.overlays, model: describeStudyModel(settings, args.init!) });
     process.stdout.write(`${aggregateToText(result.aggregate)}report: ${report}\n`);
   },
 };

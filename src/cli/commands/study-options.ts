@@ -1,6 +1,9 @@
-import { existsSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { writeFileAtomic } from '../../util/fs';
 import { progressBar } from '../progress';
 import { Argv } from 'yargs';
+import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../../models';
 import type { TrainHooks } from '../../train/loop';
 import type { RunEvent, StudyInit, StudyTrainSettings } from '../../study';
 import { UsageError } from '../errors';
@@ -8,6 +11,8 @@ import { checkPositiveInt } from '../validate';
 
 /** Options `lmk cv` and `lmk study` share: initialisation, training settings, reports. */
 export interface StudyTrainArgs {
+  arch: string;
+  encoder: string;
   init?: string;
   out: string;
   epochs?: number;
@@ -19,13 +24,16 @@ export interface StudyTrainArgs {
   'val-fraction': number;
   seed: number;
   threads?: number;
+  ep: 'cpu' | 'cuda';
   overlays: number;
   quiet: boolean;
 }
 
 export function withStudyTrainOptions<T>(y: Argv<T>, defaultOut: string): Argv<T & StudyTrainArgs> {
   return y
-    .option('init', { type: 'string', describe: "'imagenet:FILE' (ImageNet VGG19 .safetensors, torchvision/timm) or 'scratch' (random initialisation)" })
+    .option('arch', { type: 'string', choices: ARCHS, default: 'unetplusplus', describe: 'decoder architecture (smp layout)' })
+    .option('encoder', { type: 'string', choices: Object.keys(ENCODERS), default: 'vgg19', describe: 'encoder (the paper\'s Table 1: vgg19, resnext101_32x8d, efficientnet-b7)' })
+    .option('init', { type: 'string', describe: "'imagenet:FILE' (the encoder's ImageNet .safetensors: torchvision/timm VGG19 or ResNeXt, efficientnet-pytorch B7) or 'scratch' (random initialisation)" })
     .option('out', { type: 'string', default: defaultOut, describe: 'folder for the runs (one subfolder each) and the report; rerunning resumes' })
     .option('epochs', { type: 'number', describe: 'epochs per training run (default 200)' })
     .option('steps', { type: 'number', describe: 'optimizer steps per training run, instead of --epochs' })
@@ -36,13 +44,14 @@ export function withStudyTrainOptions<T>(y: Argv<T>, defaultOut: string): Argv<T
     .option('val-fraction', { type: 'number', default: 0.1, describe: 'fraction of each training set held out for the schedule and early stopping' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of every run' })
     .option('threads', { type: 'number', describe: 'ONNX Runtime threads' })
+    .option('ep', { type: 'string', choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'execution provider of the training steps (cuda: after lmk setup cuda, on a GPU)' })
     .option('overlays', { type: 'number', default: 4, describe: 'overlay images per reported run (0: none)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar' }) as unknown as Argv<T & StudyTrainArgs>;
 }
 
 /** 'scratch' or 'imagenet:FILE'; `allowBareImagenet` accepts 'imagenet' alone (for --plan, which trains nothing). */
 export function parseInit(value: string | undefined, allowBareImagenet = false): { init: StudyInit; weights?: string } {
-  if (value === undefined) throw new UsageError("give --init imagenet:FILE (ImageNet VGG19 weights) or --init scratch");
+  if (value === undefined) throw new UsageError("give --init imagenet:FILE (the encoder's ImageNet weights) or --init scratch");
   if (value === 'scratch') return { init: 'scratch' };
   if (value === 'imagenet' && allowBareImagenet) return { init: 'imagenet' };
   const m = /^imagenet:(.+)$/.exec(value);
@@ -52,6 +61,13 @@ export function parseInit(value: string | undefined, allowBareImagenet = false):
 }
 
 export function validateStudyTrainArgs(args: StudyTrainArgs): StudyTrainSettings {
+  const arch = args.arch as ModelSpec['arch'];
+  const encoder = args.encoder as ModelSpec['encoder'];
+  try {
+    resolveSpec({ arch, encoder, classes: 1, inChannels: 3 }, '--arch/--encoder');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   checkPositiveInt(args.epochs, 'epochs');
   checkPositiveInt(args.steps, 'steps');
   checkPositiveInt(args.batch, 'batch');
@@ -64,9 +80,46 @@ export function validateStudyTrainArgs(args: StudyTrainArgs): StudyTrainSettings
   if (!(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff)) throw new UsageError(`--seed must be a whole number in [0, 4294967295], got ${args.seed}`);
   if (!(Number.isInteger(args.overlays) && args.overlays >= 0)) throw new UsageError(`--overlays must be a whole number >= 0, got ${args.overlays}`);
   return {
-    epochs: args.epochs, steps: args.steps, lr: args.lr, batch: args.batch, sigma: args.sigma,
+    arch, encoder, epochs: args.epochs, steps: args.steps, lr: args.lr, batch: args.batch, sigma: args.sigma,
     widthMultiplier: args['width-multiplier'], valFraction: args['val-fraction'], threads: args.threads,
+    executionProvider: args.ep,
   };
+}
+
+/** The trained model in words, for report headings: 'deeplabv3 / efficientnet-b7, width 0.125, 3 steps, init scratch'. */
+export function describeStudyModel(settings: StudyTrainSettings, init: string): string {
+  const length = settings.steps !== undefined ? `${settings.steps} steps` : `up to ${settings.epochs ?? 200} epochs`;
+  const grid = settings.grid ? `, grid ${settings.grid.height}x${settings.grid.width}` : '';
+  return `${settings.arch} / ${settings.encoder}, width ${settings.widthMultiplier}${grid}, ${length}, init ${init}`;
+}
+
+/**
+ * Finished runs are skipped on a rerun, so a rerun into the same folder with settings that change what is
+ * computed (another encoder, say) would report runs it did not make. The first run records those settings
+ * in OUT/settings.json; later runs must match them.
+ */
+export async function checkOutputSettings(outDir: string, settings: StudyTrainSettings, extra: { init: string; seed: number }): Promise<void> {
+  const current: Record<string, unknown> = {
+    arch: settings.arch, encoder: settings.encoder, widthMultiplier: settings.widthMultiplier, grid: settings.grid ?? 'the format\'s',
+    sigma: settings.sigma, lr: settings.lr, batch: settings.batch, epochs: settings.epochs ?? null, steps: settings.steps ?? null,
+    valFraction: settings.valFraction, init: extra.init, seed: extra.seed,
+  };
+  const path = join(outDir, 'settings.json');
+  if (existsSync(path)) {
+    let recorded: Record<string, unknown>;
+    try {
+      recorded = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`${path}: not readable JSON (${(err as Error).message}); use another --out`);
+    }
+    const differing = Object.keys(current).filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(current[k]));
+    if (differing.length > 0) {
+      const what = differing.map((k) => `${k} ${JSON.stringify(recorded[k])} (now ${JSON.stringify(current[k])})`).join(', ');
+      throw new UsageError(`${path}: the runs in this folder were made with ${what}; use another --out, or the same settings to resume`);
+    }
+    return;
+  }
+  await writeFileAtomic(path, JSON.stringify(current, null, 2) + '\n');
 }
 
 /**

@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'fs';
+import { mkdir } from 'fs/promises';
 import { Argv, CommandModule } from 'yargs';
 import {
   formatPlan, predictorEvaluate, runStudy, STUDY_DATASETS, StudyDataset, studyPlan, trainerRunner, writeStudyReport,
 } from '../../study';
 import { UsageError } from '../errors';
-import { parseInit, studyProgress, StudyTrainArgs, validateStudyTrainArgs, withStudyTrainOptions } from './study-options';
+import { checkOutputSettings, describeStudyModel, parseInit, studyProgress, StudyTrainArgs, validateStudyTrainArgs, withStudyTrainOptions } from './study-options';
 
 interface StudyArgs extends StudyTrainArgs {
   plan: boolean;
@@ -50,6 +51,8 @@ export const studyCommand: CommandModule<object, StudyArgs> = {
       if (root === undefined) throw new UsageError(`the chains train on ${d}: give its folder with --${d}`);
       if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`--${d} ${root}: no such folder`);
     }
+    await mkdir(args.out, { recursive: true });
+    await checkOutputSettings(args.out, settings, { init: args.init!, seed: args.seed });
     const progress = studyProgress('lmk study', args.quiet);
     let records;
     try {
@@ -60,7 +63,7 @@ export const studyCommand: CommandModule<object, StudyArgs> = {
     } finally {
       progress.dispose();
     }
-    const report = await writeStudyReport(args.out, plan, records, { overlays: args.overlays });
+    const report = await writeStudyReport(args.out, plan, records, { overlays: args.overlays, model: describeStudyModel(settings, args.init!) });
     process.stdout.write(`${records.size} runs finished; report: ${report}\n`);
   },
 };

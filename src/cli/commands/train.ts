@@ -101,7 +101,7 @@ function report(result: TrainResult, quiet: boolean): void {
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
-  describe: 'Train a landmark model (U-Net++/U-Net, VGG19 encoder) on a data set, on the CPU',
+  describe: 'Train a landmark model (U-Net, U-Net++ or DeepLabV3 with a VGG19, ResNeXt101-32x8d or EfficientNet-B7 encoder) on a data set, on the CPU or with --ep cuda on a GPU',
   builder: (y: Argv) => y
     .option('format', { type: 'string', choices: FORMATS, demandOption: true, describe: 'data set layout' })
     .option('root', { type: 'string', demandOption: true, describe: 'data set folder' })

@@ -42,6 +42,13 @@ export interface MBConvBlock {
   output: number;
   /** The input resolution the block's static padding was computed for (600-pixel image). */
   imageSize: number;
+  /**
+   * Identity skip (with stochastic depth). Only repeated blocks have one: the reference tests
+   * `stride == 1` on the block arguments, where a stage's first block still holds its stride as a list
+   * ([1]), so that block never adds its input even when the channel counts match (which happens at small
+   * width multipliers, e.g. block 0 at 1/8: 8 -> 8).
+   */
+  skip: boolean;
 }
 
 /** The 55 MBConv blocks of B7 at width coefficient 2.0 x multiplier, as EfficientNet.__init__ lays them out. */
@@ -55,7 +62,7 @@ export function efficientnetB7Blocks(widthMultiplier: number): MBConvBlock[] {
     let input = roundFilters(s.input, wc);
     let stride = s.stride;
     for (let r = 0; r < repeats; r++) {
-      blocks.push({ index: blocks.length, kernel: s.kernel, stride, expand: s.expand, input, output, imageSize });
+      blocks.push({ index: blocks.length, kernel: s.kernel, stride, expand: s.expand, input, output, imageSize, skip: r > 0 });
       if (r === 0) imageSize = Math.ceil(imageSize / stride);
       input = output;
       stride = 1;
@@ -101,7 +108,7 @@ function conv(
  * smp's EfficientNetEncoder over efficientnet-pytorch's (lukemelas) EfficientNet-B7, names `encoder._conv_stem`,
  * `encoder._blocks.N._depthwise_conv`, ...: stem Conv 3x3/2 + BN + SiLU, then 55 MBConv blocks (1x1 expansion
  * unless the ratio is 1, depthwise conv, squeeze-excitation, 1x1 projection, identity skip with stochastic depth
- * 0.2 x index / 55 where shapes allow). BatchNorm eps 1e-3, momentum 0.01. Features: the input, the stem, and
+ * 0.2 x index / 55 on repeated blocks). BatchNorm eps 1e-3, momentum 0.01. Features: the input, the stem, and
  * the outputs of blocks 10, 17, 37 and 54. Every conv has the static TF "SAME" padding efficientnet-pytorch
  * computes for a 600-pixel image. At output stride 8 (smp's make_dilated for DeepLabV3) blocks 18-37 and 38-54
  * have stride 1 and dilation 2 and 4 with symmetric padding. `_conv_head`/`_bn1` exist in smp's model but never
@@ -148,7 +155,7 @@ export const efficientnetB7Encoder: EncoderDefinition = {
 
       y = conv(layers, y, `${prefix}._project_conv`, expanded, b.output, 1, { dilation });
       y = bn(y, `${prefix}._bn2`, b.output);
-      if (b.stride === 1 && b.input === b.output) {
+      if (b.skip) {
         const p = (DROP_CONNECT_RATE * b.index) / blocks.length;
         y = g.add(layers.dropSamples(y, p, prefix), input);
       }
