@@ -83,8 +83,9 @@ def seeded_case(arch, model, seed, input_shape):
     return state, image
 
 
-def random_case(arch, model, seed, input_shape):
-    """An independent random state dict with random BatchNorm statistics (torch's generator)."""
+def random_case(arch, model, seed, input_shape, adjust=lambda name, value: value):
+    """An independent random state dict with random BatchNorm statistics (torch's generator); `adjust(name,
+    value)` may rescale a tensor as it is drawn (smp_parity_table1.damp)."""
     g = torch.Generator().manual_seed(seed)
     state = {}
     for n, t in model.state_dict().items():
@@ -97,6 +98,7 @@ def random_case(arch, model, seed, input_shape):
             state[n] = torch.randn(t.shape, generator=g) * np.sqrt(2.0 / fan_in)
         else:
             state[n] = 0.2 * torch.randn(t.shape, generator=g)
+        state[n] = adjust(n, state[n])
     image = torch.randn(input_shape, generator=g)
     return state, image
 

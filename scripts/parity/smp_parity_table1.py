@@ -34,7 +34,7 @@ from segmentation_models_pytorch.encoders.resnet import ResNetEncoder  # noqa: E
 from torchvision.models.resnet import Bottleneck  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
-from smp_parity import mulberry32, scale, uniform  # noqa: E402
+from smp_parity import mulberry32, random_case, scale, uniform  # noqa: E402
 
 
 def round_filters(filters, wc):
@@ -129,23 +129,6 @@ def seeded_case(arch, encoder, model, seed, input_shape):
     return state, image
 
 
-def random_case(model, seed, input_shape):
-    g = torch.Generator().manual_seed(seed)
-    state = {}
-    for n, t in model.state_dict().items():
-        if n.endswith("num_batches_tracked"):
-            state[n] = torch.tensor(int(torch.randint(0, 1000, (1,), generator=g)), dtype=torch.int64)
-        elif n.endswith("running_var") or (t.ndim == 1 and n.endswith(".weight")):
-            state[n] = 0.5 + torch.rand(t.shape, generator=g)
-        elif t.ndim == 4:
-            fan_in = t.shape[1] * t.shape[2] * t.shape[3]
-            state[n] = torch.randn(t.shape, generator=g) * np.sqrt(2.0 / fan_in)
-        else:
-            state[n] = 0.2 * torch.randn(t.shape, generator=g)
-        state[n] = damp(n, state[n])
-    return state, torch.randn(input_shape, generator=g)
-
-
 def calibrate(model, image, seed, perturbation):
     """Deep residual networks with arbitrary BatchNorm statistics blow activations up to ~1e7, where an absolute
     tolerance means nothing. Set every running statistic to the batch statistics of one training-mode pass over the
@@ -205,7 +188,7 @@ def main():
     if a.mode == "fixture":
         state, image = seeded_case(a.arch, a.encoder, model, a.seed, input_shape)
     else:
-        state, image = random_case(model, a.seed, input_shape)
+        state, image = random_case(a.arch, model, a.seed, input_shape, adjust=damp)
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected and all(never_run(a.arch, a.encoder, n) for n in missing), (missing, unexpected)
     if a.mode == "full":
