@@ -63,7 +63,8 @@ export function cudaProviderProblem(): string | undefined {
   } catch (err) {
     return `the CUDA execution provider ${provider} is not a readable shared library: ${(err as Error).message}`;
   }
-  for (const lib of needed) {
+  // cuDNN is not linked: ONNX Runtime opens it when the first session starts.
+  for (const lib of [...needed, 'libcudnn.so.9']) {
     const problem = loadProblem(lib);
     if (problem) return `the CUDA execution provider cannot load (CUDA 13 runtime, cuBLAS, cuDNN 9 and an NVIDIA driver are needed): ${problem}`;
   }
