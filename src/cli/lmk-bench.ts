@@ -6,7 +6,7 @@ import { benchInference, benchTrainStep, formatInferenceBench, formatTrainBench 
 import type { ExecutionProvider } from '../infer';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../models';
 import { LOSSES, LossName } from '../train/step-graph';
-import { UsageError } from './errors';
+import { check, usage } from './validate';
 import { runCli } from './run';
 
 interface BenchArgs {
@@ -29,10 +29,6 @@ interface BenchArgs {
   'width-multiplier': number;
   steps: number;
   loss: string;
-}
-
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new UsageError(message);
 }
 
 function validate(a: BenchArgs): void {
@@ -88,11 +84,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     validate(a);
     if (a.train) {
       const spec: ModelSpec = { arch: a.arch as ModelSpec['arch'], encoder: a.encoder as ModelSpec['encoder'], classes: a.classes!, inChannels: 3, widthMultiplier: a['width-multiplier'] };
-      try {
-        resolveSpec(spec, 'lmk-bench --train');
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
+      usage(() => resolveSpec(spec, 'lmk-bench --train'));
       check(a.height! % 32 === 0 && a.width! % 32 === 0, `--train: --height and --width must be multiples of 32, got ${a.height}x${a.width}`);
       const r = await benchTrainStep(spec, { batch: a.batch, height: a.height!, width: a.width!, steps: a.steps, warmup: a.warmup, loss: a.loss as LossName, threads: a.threads, executionProvider: a.ep as ExecutionProvider });
       process.stdout.write(a.json ? `${JSON.stringify(r)}\n` : `${formatTrainBench(r)}\n`);

@@ -9,3 +9,12 @@ export function check(condition: boolean, message: string): void {
 export function checkPositiveInt(value: number | undefined, flag: string): void {
   check(value === undefined || (Number.isInteger(value) && value >= 1), `--${flag} must be a positive whole number, got ${value}`);
 }
+
+/** Runs a library check (resolveSpec, validateSeed, ...) and turns its error into a UsageError (exit 2). */
+export function usage<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

@@ -65,18 +65,13 @@ export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Pro
       }
     }
     const losses: number[] = [];
-    const warmupTimes: number[] = [];
-    for (let k = 0; k < warmup; k++) {
+    const all: number[] = [];
+    for (let k = 0; k < warmup + o.steps; k++) {
       const t = performance.now();
       losses.push(await step.run(images, targets, 1e-4));
-      warmupTimes.push((performance.now() - t) / 1000);
+      all.push((performance.now() - t) / 1000);
     }
-    const times: number[] = [];
-    for (let k = 0; k < o.steps; k++) {
-      const t = performance.now();
-      losses.push(await step.run(images, targets, 1e-4));
-      times.push((performance.now() - t) / 1000);
-    }
+    const [warmupTimes, times] = [all.slice(0, warmup), all.slice(warmup)];
     const sorted = times.slice().sort((a, b) => a - b);
     const parameters = step.compiled.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
     return {

@@ -1,4 +1,3 @@
-import { mkdir } from 'fs/promises';
 import { Argv, CommandModule } from 'yargs';
 import { FormatName, FORMATS } from '../../data';
 import { aggregateToText } from '../../eval';
@@ -37,7 +36,6 @@ export const cvCommand: CommandModule<object, CvArgs> = {
     checkPositiveInt(args.width, 'width');
     if (args.height !== undefined) settings.grid = { height: args.height, width: args.width as number };
     const { init, weights } = parseInit(args.init);
-    await mkdir(args.out, { recursive: true });
     await checkOutputSettings(args.out, settings, { init: args.init!, seed: args.seed });
     const progress = studyProgress('lmk cv', args.quiet);
     let result;

@@ -6,7 +6,7 @@ import {
   readSafetensors, resolveSpec, StateDict, validateSeed,
 } from '../../models';
 import { UsageError } from '../errors';
-import { checkPositiveInt } from '../validate';
+import { checkPositiveInt, usage } from '../validate';
 
 interface ExportArgs {
   arch: string;
@@ -21,13 +21,6 @@ interface ExportArgs {
   out: string;
 }
 
-function usage(check: () => unknown): void {
-  try {
-    check();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
   command: 'export',

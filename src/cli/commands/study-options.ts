@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'fs';
+import { mkdir } from 'fs/promises';
 import { join } from 'path';
 import { writeFileAtomic } from '../../util/fs';
 import { progressBar } from '../progress';
@@ -7,7 +8,7 @@ import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../../models';
 import type { TrainHooks } from '../../train/loop';
 import type { RunEvent, StudyInit, StudyTrainSettings } from '../../study';
 import { UsageError } from '../errors';
-import { checkPositiveInt } from '../validate';
+import { checkPositiveInt, usage } from '../validate';
 
 /** Options `lmk cv` and `lmk study` share: initialisation, training settings, reports. */
 export interface StudyTrainArgs {
@@ -63,11 +64,7 @@ export function parseInit(value: string | undefined, allowBareImagenet = false):
 export function validateStudyTrainArgs(args: StudyTrainArgs): StudyTrainSettings {
   const arch = args.arch as ModelSpec['arch'];
   const encoder = args.encoder as ModelSpec['encoder'];
-  try {
-    resolveSpec({ arch, encoder, classes: 1, inChannels: 3 }, '--arch/--encoder');
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  usage(() => resolveSpec({ arch, encoder, classes: 1, inChannels: 3 }, '--arch/--encoder'));
   checkPositiveInt(args.epochs, 'epochs');
   checkPositiveInt(args.steps, 'steps');
   checkPositiveInt(args.batch, 'batch');
@@ -104,6 +101,7 @@ export async function checkOutputSettings(outDir: string, settings: StudyTrainSe
     sigma: settings.sigma, lr: settings.lr, batch: settings.batch, epochs: settings.epochs ?? null, steps: settings.steps ?? null,
     valFraction: settings.valFraction, init: extra.init, seed: extra.seed,
   };
+  await mkdir(outDir, { recursive: true });
   const path = join(outDir, 'settings.json');
   if (existsSync(path)) {
     let recorded: Record<string, unknown>;

@@ -1,5 +1,4 @@
 import { existsSync, statSync } from 'fs';
-import { mkdir } from 'fs/promises';
 import { Argv, CommandModule } from 'yargs';
 import {
   formatPlan, predictorEvaluate, runStudy, STUDY_DATASETS, StudyDataset, studyPlan, trainerRunner, writeStudyReport,
@@ -51,7 +50,6 @@ export const studyCommand: CommandModule<object, StudyArgs> = {
       if (root === undefined) throw new UsageError(`the chains train on ${d}: give its folder with --${d}`);
       if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`--${d} ${root}: no such folder`);
     }
-    await mkdir(args.out, { recursive: true });
     await checkOutputSettings(args.out, settings, { init: args.init!, seed: args.seed });
     const progress = studyProgress('lmk study', args.quiet);
     let records;

@@ -8,8 +8,7 @@ import { derivedSeed } from '../../models/random';
 import { DEFAULT_PLATEAU } from '../../train/schedule';
 import { LOSSES, LossName } from '../../train/step-graph';
 import { train, TrainOptions, TrainResult } from '../../train/loop';
-import { UsageError } from '../errors';
-import { check, checkPositiveInt } from '../validate';
+import { check, checkPositiveInt, usage } from '../validate';
 
 interface TrainArgs {
   format: string;
@@ -150,11 +149,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const classes = args.classes ?? dataset.landmarkCount;
     check(classes === dataset.landmarkCount, `--classes ${classes}: ${args.root} has ${dataset.landmarkCount} landmarks per image`);
     const spec: ModelSpec = { arch: args.arch as ModelSpec['arch'], encoder: args.encoder as ModelSpec['encoder'], classes, inChannels: 3, widthMultiplier: args['width-multiplier'] };
-    try {
-      resolveSpec(spec, 'lmk train');
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    usage(() => resolveSpec(spec, 'lmk train'));
     if (dataset.missing.length && !args.quiet) process.stderr.write(`lmk train: ${dataset.missing.length} item(s) skipped (first: ${dataset.missing[0].id}: ${dataset.missing[0].reason})\n`);
     // With folds, the dataset above is the other folds and fold --fold validates.
     const items = args.folds === undefined ? holdOut(dataset.items, args)
