@@ -61,7 +61,16 @@ def adaptive_wing(pred, target, alpha=2.1, omega=14, epsilon=1, theta=0.5):
     return torch.where(delta < theta, omega * torch.log(1 + (delta / epsilon) ** power), a * delta - c).mean()
 
 
-LOSSES = {'mse': F.mse_loss, 'bce': F.binary_cross_entropy_with_logits, 'adaptive_wing': adaptive_wing}
+def softmax_ce(pred, target):
+    # Spatial softmax cross-entropy: each channel's logits a distribution over the grid, the target
+    # normalised to sum 1; mean over batch and channels.
+    logp = F.log_softmax(pred.flatten(2), dim=2)
+    t = target.flatten(2)
+    t = t / (t.sum(dim=2, keepdim=True) + 1e-30)
+    return -(t * logp).sum(dim=2).mean()
+
+
+LOSSES = {'mse': F.mse_loss, 'bce': F.binary_cross_entropy_with_logits, 'adaptive_wing': adaptive_wing, 'softmax_ce': softmax_ce}
 
 
 def run(loss_name, lr, weight_decay, steps=10):
@@ -84,5 +93,5 @@ def run(loss_name, lr, weight_decay, steps=10):
 
 
 if __name__ == '__main__':
-    runs = [run('mse', 1e-2, 0), run('bce', 1e-2, 0), run('adaptive_wing', 1e-2, 0), run('mse', 1e-2, 0.1)]
+    runs = [run('mse', 1e-2, 0), run('bce', 1e-2, 0), run('adaptive_wing', 1e-2, 0), run('mse', 1e-2, 0.1), run('softmax_ce', 1e-2, 0)]
     print(json.dumps({'torch': torch.__version__, 'runs': runs}, indent=1))

@@ -108,3 +108,5 @@ export async function decodeHeatmapsAsync(heatmaps: Float32Array, K: number, H: 
   await addon.decodeAsync(...decodeArgs(fn, a, points, scores));
   return { points, scores };
 }
+
+export { decodeDistributionsAsync, decodeDistributionsBatch, distributionWindow, spatialSoftmax } from './distribution';

@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { readModelMetadata } from '../onnx';
 import { DecodedImage } from '../io';
 import { fromGridPoint, Grid, Point } from '../data';
-import { decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS } from '../heatmaps';
+import { decodeDistributionsAsync, decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS } from '../heatmaps';
 import { openSession, SessionOptions } from './session';
 import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
@@ -14,7 +14,7 @@ export interface PredictorOptions extends SessionOptions {
   model: string | Uint8Array;
   /** Model grid (h x w). Default: the grid stored in the model (lmk.grid_height/width). */
   grid?: Grid;
-  /** Default 'soft-argmax'. */
+  /** How heatmap models are decoded. Default 'soft-argmax'. Models whose outputs are spatial distributions (lmk.output) are always read by their mean near the mode. */
   decode?: DecodeMethod;
   /** Sigma of the training targets, sets the decoding window. Default: the model's lmk.sigma, else 2. */
   sigma?: number;
@@ -29,7 +29,10 @@ export interface Prediction {
   landmarks: Point[];
   /** (x, y) in millimetres from the image origin, when the file states its pixel spacing. */
   landmarksMm?: Point[];
-  /** Heatmap peak per landmark (about 1 for a confident detection; see heatmaps.DecodedLandmarks). */
+  /**
+   * Confidence per landmark: for heatmap models the peak value (about 1 for a confident detection; see
+   * heatmaps.DecodedLandmarks), for spatial-distribution models the probability mass near the point (0 to 1).
+   */
   scores: number[];
 }
 
@@ -52,6 +55,8 @@ export class Predictor {
     readonly classes: number,
     readonly inChannels: 1 | 3,
     readonly decodeMethod: DecodeMethod,
+    /** What the model outputs: 'heatmap' or 'spatial-softmax' (metadata lmk.output; older models: heatmap). */
+    readonly outputKind: 'heatmap' | 'spatial-softmax',
     readonly sigma: number,
     readonly threads: number | undefined,
     readonly maxPixels: number | undefined,
@@ -95,7 +100,12 @@ export class Predictor {
     }
     const classes = positiveInt(metadata['lmk.classes'], 'lmk.classes (metadata)', source);
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
-    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, sigma, o.threads, o.maxPixels, metadata);
+    const output = metadata['lmk.output'] ?? 'heatmap';
+    if (output !== 'heatmap' && output !== 'spatial-softmax') {
+      await session.release();
+      throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
+    }
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata);
   }
 
   /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */
@@ -131,7 +141,9 @@ export class Predictor {
   /** Landmarks in original pixels from one image's heatmaps on the grid. */
   async landmarks(maps: Float32Array, info: PreparedImage['info']): Promise<Prediction> {
     const { height: h, width: w } = this.grid;
-    const decoded = await decodeHeatmapsAsync(maps, this.classes, h, w, { method: this.decodeMethod, sigma: this.sigma });
+    const decoded = this.outputKind === 'spatial-softmax'
+      ? await decodeDistributionsAsync(maps, this.classes, h, w, this.sigma)
+      : await decodeHeatmapsAsync(maps, this.classes, h, w, { method: this.decodeMethod, sigma: this.sigma });
     const landmarks: Point[] = [];
     for (let k = 0; k < this.classes; k++) {
       landmarks.push(fromGridPoint([decoded.points[2 * k], decoded.points[2 * k + 1]], info, this.grid));

@@ -117,7 +117,7 @@ const reduceRule = (axesFromInput: boolean): ShapeRule => (node, input, ints) =>
 const SHAPE_RULES: Record<string, ShapeRule> = {
   Identity: unary, Relu: unary, Sigmoid: unary, Tanh: unary, Neg: unary, Exp: unary, Log: unary, Abs: unary,
   Sqrt: unary, Reciprocal: unary, Softplus: unary, LeakyRelu: unary, Sign: unary, Floor: unary,
-  RandomUniformLike: unary,
+  RandomUniformLike: unary, Softmax: unary, LogSoftmax: unary,
   Add: broadcast(), Sub: broadcast(), Mul: broadcast(), Div: broadcast(), Pow: broadcast(), Max: broadcast(),
   Min: broadcast(), Sum: broadcast(), Where: broadcast(),
   Greater: broadcast('bool'), Less: broadcast('bool'), Equal: broadcast('bool'), GreaterOrEqual: broadcast('bool'),

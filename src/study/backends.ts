@@ -6,6 +6,7 @@ import type { ExecutionProvider } from '../infer';
 import type { ModelSpec } from '../models';
 import { derivedSeed } from '../models/random';
 import { train, TrainHooks } from '../train/loop';
+import type { LossName } from '../train/step-graph';
 import { predictItems } from './predict-items';
 import type { Evaluate, TrainRunner } from './runner';
 
@@ -33,6 +34,8 @@ export interface StudyTrainSettings {
   grid?: { height: number; width: number };
   /** Target Gaussian sigma in grid pixels. Default 2. */
   sigma?: number;
+  /** Default 'mse' (the paper's). */
+  loss?: LossName;
   lr?: number;
   batch?: number;
   epochs?: number;
@@ -67,6 +70,7 @@ export function trainerRunner(settings: StudyTrainSettings = {}, hooks: (runId: 
         validation: dataset.items.filter((_, i) => held.has(i)),
         grid: settings.grid ?? dataset.grid,
         sigma: settings.sigma ?? 2,
+        loss: settings.loss,
         lr: settings.lr,
         batch: settings.batch,
         epochs: settings.epochs,

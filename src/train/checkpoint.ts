@@ -36,6 +36,8 @@ export interface RunSettings {
   seed: number;
   shuffle: boolean;
   augment: boolean;
+  /** Augmentation ranges (recorded where augment is on). */
+  augmentation?: object;
   weightDecay: number;
   trainIds: string[];
 }
@@ -52,8 +54,10 @@ export interface TrainState {
   step: number;
   plateau: PlateauState;
   earlyStopping: EarlyStoppingState;
-  /** Whether the run has finished (epochs or steps done, or stopped early). */
+  /** Whether the run has finished (epochs or steps done, stopped early, or out of time). */
   finished: boolean;
+  /** Seconds of training so far, across sessions (absent in checkpoints of older versions: 0). */
+  elapsedSeconds?: number;
   /** The optimizer file beside the checkpoint (set when saving). */
   optimizerFile?: string;
 }

@@ -240,6 +240,12 @@ const matMulRule: GradRule = (ctx, node, dOut, needs) => {
 const FLOAT_CODES: Record<string, number> = { float32: 1, float16: 10, float64: 11 };
 
 /** A scalar constant of `like`'s element type (float32 or float64), so that rules work in both. */
+/** The (non-negative) axis of a Softmax/LogSoftmax node (opset 13: one axis, default -1). */
+const softmaxAxis = (ctx: GradContext, node: Node): number => {
+  const axis = intAttr(node, 'axis', -1);
+  return axis < 0 ? axis + dims(ctx, node.inputs[0]).length : axis;
+};
+
 const scalarLike = (ctx: GradContext, value: number, like: string): string => (ctx.shape(like).dataType === 'float64'
   ? ctx.g.constant({ dataType: 'float64', dims: [], data: Float64Array.of(value) }, 'f64')
   : ctx.g.scalar(value));
@@ -259,6 +265,10 @@ export const GRADIENT_RULES: Record<string, GradRule> = {
   Abs: elementwise((c, n, d) => c.g.mul(d, c.g.op1('Sign', [n.inputs[0]]))),
   Sqrt: elementwise((c, n, d) => c.g.div(c.g.mul(d, scalarLike(c, 0.5, n.outputs[0])), n.outputs[0])),
   Softplus: elementwise((c, n, d) => c.g.mul(d, c.g.sigmoid(n.inputs[0]))),
+  // y = x - log sum exp x along the axis: dx = dy - softmax(x) sum(dy).
+  LogSoftmax: elementwise((c, n, d) => c.g.sub(d, c.g.mul(c.g.exp(n.outputs[0]), c.g.reduceSum(d, [softmaxAxis(c, n)], true)))),
+  // dx = y (dy - sum(dy y)) along the axis.
+  Softmax: elementwise((c, n, d) => c.g.mul(n.outputs[0], c.g.sub(d, c.g.reduceSum(c.g.mul(d, n.outputs[0]), [softmaxAxis(c, n)], true)))),
   Cast: (ctx, node, dOut, needs) => {
     const from = ctx.shape(node.inputs[0]).dataType;
     if (!needs[0] || !FLOAT_CODES[from]) return [undefined];

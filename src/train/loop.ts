@@ -6,11 +6,12 @@
  */
 import { promises as fsp } from 'fs';
 import { dirname, join, resolve } from 'path';
+import { AugmentOptions, DEFAULT_AUGMENT, validateAugmentOptions } from '../data/augment';
 import { fromGridPoint } from '../data/grid';
 import type { ExecutionProvider } from '../infer/providers';
 import type { LandmarkItem } from '../data/types';
 import { Random } from '../data/random';
-import { decodeHeatmapsBatch } from '../heatmaps';
+import { decodeDistributionsBatch, decodeHeatmapsBatch, spatialSoftmax } from '../heatmaps';
 import { cropTopLeft, paddedSize } from '../infer/padding';
 import { exportModel } from '../models/export';
 import { Model, saveModel } from '../onnx';
@@ -25,8 +26,8 @@ import { writeFileAtomic } from '../util/fs';
 import { Batch, BatchMaker, SampleRequest } from './batches';
 import { Checkpoint, loadCheckpoint, RunSettings, saveCheckpoint, TrainState } from './checkpoint';
 import type { SampleConfig } from './samples';
-import { DEFAULT_PLATEAU, EarlyStopping, PlateauOptions, ReduceLROnPlateau } from './schedule';
-import { LOSSES, LossName } from './step-graph';
+import { cosineLr, DEFAULT_PLATEAU, EarlyStopping, LR_SCHEDULES, LrSchedule, PlateauOptions, ReduceLROnPlateau } from './schedule';
+import { LOSSES, LossName, outputKind } from './step-graph';
 import { TrainStep } from './step';
 import { sampleLosses } from './losses';
 
@@ -55,6 +56,8 @@ export interface TrainOptions {
   initWeights?: string;
   /** Random affine and intensity augmentation of training samples. Default true. */
   augment?: boolean;
+  /** Its ranges (default DEFAULT_AUGMENT: up to 10 degrees, 10 % scale, 5 % shift, mild intensity changes). */
+  augmentation?: Partial<AugmentOptions>;
   /** Reshuffle the training items every epoch. Default true. */
   shuffle?: boolean;
   /** Seeds initialisation, data order and augmentation. Default 0. */
@@ -69,8 +72,22 @@ export interface TrainOptions {
   saveFile?: string;
   /** Where to write the final ONNX model (default OUT/model.onnx). */
   exportFile?: string;
+  /**
+   * 'plateau' (default): ReduceLROnPlateau on the validation loss. 'cosine': from `lr` down to `minLr` along
+   * a half cosine over the run (its steps, or its time limit where that comes first), after `warmupSteps`.
+   */
+  lrSchedule?: LrSchedule;
+  /** Where the cosine schedule ends. Default lr / 100. */
+  minLr?: number;
+  /** Steps of linear warm-up from lr / 100 to lr (cosine schedule). Default 0. */
+  warmupSteps?: number;
+  /**
+   * Stop after the step in progress once this many minutes of training have passed (counted across
+   * resumes), then validate and end like a finished run. The cosine schedule follows the time.
+   */
+  timeLimitMinutes?: number;
   plateau?: Partial<PlateauOptions>;
-  /** Epochs without validation improvement before stopping. Default 20. */
+  /** Epochs without improvement of the validation MRE before stopping. Default 20. */
   earlyStoppingPatience?: number;
   /** Also checkpoint every N steps (0: at epoch ends only). Default 0. */
   checkpointEvery?: number;
@@ -98,7 +115,9 @@ export interface EpochInfo {
   /** Mean radial error on the validation items, in `mreUnit`. */
   validationMre?: number;
   mreUnit?: 'mm' | 'px';
+  /** Learning rate of the epoch's last step. */
   lr: number;
+  /** Whether the validation MRE is the best so far (its weights are kept as the run's result). */
   best: boolean;
   /** Seconds of this epoch's steps (this session's part of it, after a resume). */
   stepSeconds: number;
@@ -109,12 +128,13 @@ export interface EpochInfo {
 export interface TrainHooks {
   onStart?(info: { startStep: number; totalSteps: number; batchesPerEpoch: number }): void;
   onStep?(info: StepInfo): void;
+  /** Called for each epoch's validation, and once more for the partial epoch where a time limit ends the run. */
   onEpoch?(info: EpochInfo): void;
   /** Aborting stops after the current step with a checkpoint (SIGINT/SIGTERM in the CLI). */
   signal?: AbortSignal;
 }
 
-export type TrainStatus = 'finished' | 'early-stopped' | 'interrupted';
+export type TrainStatus = 'finished' | 'early-stopped' | 'time-limit' | 'interrupted';
 
 export interface TrainResult {
   status: TrainStatus;
@@ -123,7 +143,9 @@ export interface TrainResult {
   /** Loss of the last step. */
   lastLoss?: number;
   bestEpoch?: number;
-  bestValidationLoss?: number;
+  /** The best validation MRE (in `mreUnit`), whose weights the final model holds. */
+  bestValidationMre?: number;
+  mreUnit?: 'mm' | 'px';
   checkpoint: string;
   /** Final weights (the best validation epoch's when there is validation); absent when interrupted. */
   weights?: StateDict;
@@ -150,8 +172,13 @@ interface Resolved {
   epochs: number | undefined;
   steps: number | undefined;
   augment: boolean;
+  augmentation: AugmentOptions;
   shuffle: boolean;
   seed: number;
+  lrSchedule: LrSchedule;
+  minLr: number;
+  warmupSteps: number;
+  timeLimitSeconds: number | undefined;
   plateau: PlateauOptions;
   earlyStoppingPatience: number;
   checkpointEvery: number;
@@ -190,7 +217,20 @@ function resolveOptions(o: TrainOptions): Resolved {
     if (item.landmarks.length !== spec.classes) fail(`${item.imagePath}: ${item.landmarks.length} landmarks, the model has ${spec.classes} classes`);
     if (ids.has(item.id)) fail(`item '${item.id}' is in both the training and the validation items`);
   }
+  const lrSchedule = o.lrSchedule ?? 'plateau';
+  if (!LR_SCHEDULES.includes(lrSchedule)) fail(`learning-rate schedule must be one of ${LR_SCHEDULES.join(', ')}, got '${lrSchedule}'`);
+  const minLr = o.minLr ?? lr / 100;
+  if (!(minLr >= 0 && minLr <= lr)) fail(`minimum learning rate must be in [0, ${lr}], got ${minLr}`);
+  const warmupSteps = o.warmupSteps ?? 0;
+  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) fail(`warm-up steps must be a whole number >= 0, got ${warmupSteps}`);
+  if (o.timeLimitMinutes !== undefined && !(o.timeLimitMinutes > 0 && Number.isFinite(o.timeLimitMinutes))) fail(`time limit must be a positive number of minutes, got ${o.timeLimitMinutes}`);
   const seed = validateSeed(o.seed ?? 0, 'train: seed');
+  const augmentation = { ...DEFAULT_AUGMENT, ...o.augmentation };
+  try {
+    validateAugmentOptions(augmentation);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const plateau = { ...DEFAULT_PLATEAU, ...o.plateau };
   if (!(plateau.factor > 0 && plateau.factor < 1)) fail(`plateau factor must be in (0, 1), got ${plateau.factor}`);
   if (!(Number.isInteger(plateau.patience) && plateau.patience >= 0)) fail(`plateau patience must be a whole number >= 0, got ${plateau.patience}`);
@@ -205,14 +245,15 @@ function resolveOptions(o: TrainOptions): Resolved {
     padded: { height: paddedSize(o.grid.height), width: paddedSize(o.grid.width) },
     sigma: o.sigma, loss, lr, weightDecay, batch,
     epochs: o.steps === undefined ? o.epochs ?? 200 : undefined, steps: o.steps,
-    augment: o.augment ?? true, shuffle: o.shuffle ?? true, seed, plateau, earlyStoppingPatience, checkpointEvery, workers,
+    augment: o.augment ?? true, augmentation, shuffle: o.shuffle ?? true, seed, lrSchedule, minLr, warmupSteps,
+    timeLimitSeconds: o.timeLimitMinutes === undefined ? undefined : o.timeLimitMinutes * 60, plateau, earlyStoppingPatience, checkpointEvery, workers,
   };
 }
 
 function settingsOf(r: Resolved): RunSettings {
   return {
     spec: r.spec, grid: r.grid, sigma: r.sigma, batch: r.batch, loss: r.loss, seed: r.seed,
-    shuffle: r.shuffle, augment: r.augment, weightDecay: r.weightDecay, trainIds: r.train.map((i) => i.id),
+    shuffle: r.shuffle, augment: r.augment, ...(r.augment ? { augmentation: r.augmentation } : {}), weightDecay: r.weightDecay, trainIds: r.train.map((i) => i.id),
   };
 }
 
@@ -288,10 +329,11 @@ class JsonlLog {
 function radialErrors(heatmaps: Float32Array, items: LandmarkItem[], r: Resolved): { sum: number; count: number; unit: 'mm' | 'px' } {
   const k = r.spec.classes;
   const { height, width } = r.grid;
-  const raw = cropTopLeft(heatmaps, items.length, k, r.padded.height, r.padded.width, height, width);
   // As the exported model does (see outputProbabilities): decode probabilities, not logits.
-  const cropped = r.loss === 'bce' ? raw.map((v) => 1 / (1 + Math.exp(-v))) : raw;
-  const decoded = decodeHeatmapsBatch(cropped, items.length, k, height, width, { method: 'gaussian-fit', sigma: r.sigma });
+  const decoded = r.loss === 'softmax_ce'
+    ? decodeDistributionsBatch(cropTopLeft(spatialSoftmax(heatmaps, items.length * k, r.padded.height * r.padded.width), items.length, k, r.padded.height, r.padded.width, height, width), items.length, k, height, width, r.sigma)
+    : decodeHeatmapsBatch(cropTopLeft(r.loss === 'bce' ? heatmaps.map((v) => 1 / (1 + Math.exp(-v))) : heatmaps, items.length, k, r.padded.height, r.padded.width, height, width),
+      items.length, k, height, width, { method: 'gaussian-fit', sigma: r.sigma });
   const mm = items.every((i) => i.mmPerPixel !== undefined);
   let sum = 0;
   items.forEach((item, b) => {
@@ -325,12 +367,13 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     if (diff) throw new Error(`${checkpointPath}: cannot resume with different settings: ${diff}`);
     const done = resumed.state;
     const earlyStopped = r.validation.length > 0 && new EarlyStopping(r.earlyStoppingPatience, done.earlyStopping).shouldStop;
-    if (done.finished && (done.step >= targetSteps(r) || earlyStopped)) {
+    const timeUp = r.timeLimitSeconds !== undefined && (done.elapsedSeconds ?? 0) >= r.timeLimitSeconds;
+    if (done.finished && (done.step >= targetSteps(r) || earlyStopped || timeUp)) {
       // Nothing left to train (a larger --epochs/--steps extends a run that is not early-stopped): hand back the final model.
       const final = r.validation.length && (await fileExists(bestPath)) ? (await readSafetensors(bestPath)).tensors : resumed.weights;
       await writeModel(modelPath, onnxPath, final, r);
       return { status: 'finished', steps: done.step, epochs: done.epoch, checkpoint: checkpointPath, weights: final, modelFile: modelPath, onnxFile: onnxPath,
-        bestEpoch: done.earlyStopping.best !== null && r.validation.length ? done.earlyStopping.bestEpoch : undefined, bestValidationLoss: done.earlyStopping.best ?? undefined };
+        bestEpoch: done.earlyStopping.best !== null && r.validation.length ? done.earlyStopping.bestEpoch : undefined, bestValidationMre: done.earlyStopping.best ?? undefined };
     }
     await removeStaleTemporaries(outDir);
   } else if (await fileExists(checkpointPath)) {
@@ -344,7 +387,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     loss: r.loss, weightDecay: r.weightDecay, network: (layers, images) => buildNetwork(layers, r.spec, images),
   }, weights, { threads: options.threads, executionProvider: options.executionProvider });
 
-  const sampleConfig: SampleConfig = { grid: r.grid, padded: r.padded, sigma: r.sigma, classes: r.spec.classes, inChannels: r.spec.inChannels };
+  const sampleConfig: SampleConfig = { grid: r.grid, padded: r.padded, sigma: r.sigma, classes: r.spec.classes, inChannels: r.spec.inChannels, augmentation: r.augmentation };
   const trainBatches = new BatchMaker(r.train, sampleConfig, r.workers);
   const validationBatches = r.validation.length ? new BatchMaker(r.validation, sampleConfig, 0) : undefined;
 
@@ -356,7 +399,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       await log.truncateTo(state.step, state.epoch);
     } else {
       state = {
-        settings, epoch: 0, batchInEpoch: 0, epochLossSum: 0, step: 0, finished: false,
+        settings, epoch: 0, batchInEpoch: 0, epochLossSum: 0, step: 0, finished: false, elapsedSeconds: 0,
         plateau: new ReduceLROnPlateau(r.plateau, r.lr).state(), earlyStopping: new EarlyStopping(r.earlyStoppingPatience).state(),
       };
       await fsp.unlink(bestPath).catch(() => undefined);
@@ -367,13 +410,26 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const batchesPerEpoch = Math.floor(r.train.length / r.batch);
     const totalSteps = targetSteps(r);
     const hasValidation = r.validation.length > 0;
+    // Training time of earlier sessions of this run plus this one's (from its start, setup included).
+    const elapsedBefore = state.elapsedSeconds ?? 0;
+    const sessionStart = performance.now();
+    const elapsed = (): number => elapsedBefore + (performance.now() - sessionStart) / 1000;
+    const timeUp = (): boolean => r.timeLimitSeconds !== undefined && elapsed() >= r.timeLimitSeconds;
+    /** The rate for the next step. */
+    const learningRate = (): number => {
+      if (r.lrSchedule === 'plateau') return plateau.lr;
+      const byTime = r.timeLimitSeconds === undefined ? 0 : elapsed() / r.timeLimitSeconds;
+      return cosineLr(r.lr, r.minLr, r.warmupSteps, state.step, Math.max(state.step / totalSteps, byTime));
+    };
+    let mreUnit: 'mm' | 'px' | undefined;
 
     const result = (status: TrainStatus, lastLoss?: number): TrainResult => ({
       status, steps: state.step, epochs: state.epoch, lastLoss, checkpoint: checkpointPath,
       bestEpoch: hasValidation && stopping.state().best !== null ? stopping.bestEpoch : undefined,
-      bestValidationLoss: stopping.state().best ?? undefined,
+      bestValidationMre: stopping.state().best ?? undefined, mreUnit,
     });
     const checkpoint = async (): Promise<void> => {
+      state.elapsedSeconds = elapsed();
       state.plateau = plateau.state();
       state.earlyStopping = stopping.state();
       await saveCheckpoint(checkpointPath, { weights: step.stateDict(), optimizer: step.optimizerState(), state });
@@ -385,6 +441,26 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       await writeModel(modelPath, onnxPath, final, r);
       return { ...result(status, lastLoss), weights: final, modelFile: modelPath, onnxFile: onnxPath };
     };
+
+    /** Validates the weights after `epoch` (when there are validation items), keeping them if their MRE is the best. */
+    const validateEpoch = async (epoch: number, trainLoss: number, lr: number, stepSeconds: number, dataWaitSeconds: number): Promise<EpochInfo> => {
+      const info: EpochInfo = { epoch, step: state.step, trainLoss, lr, best: false, stepSeconds, dataWaitSeconds };
+      if (hasValidation) {
+        const v = await validate(step, validationBatches!, r);
+        info.validationLoss = v.loss;
+        info.validationMre = v.mre;
+        info.mreUnit = mreUnit = v.unit;
+        info.best = stopping.record(epoch, v.mre);
+        if (info.best) await writeSafetensors(bestPath, step.stateDict(), { 'lmk.epoch': String(epoch) });
+      }
+      hooks.onEpoch?.(info);
+      return info;
+    };
+    const epochLine = (info: EpochInfo): object => ({
+      epoch: info.epoch, step: info.step, train_loss: info.trainLoss,
+      ...(hasValidation ? { val_loss: info.validationLoss, val_mre: info.validationMre, mre_unit: info.mreUnit } : {}),
+      lr: info.lr,
+    });
 
     hooks.onStart?.({ startStep: state.step, totalSteps, batchesPerEpoch });
 
@@ -403,13 +479,15 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       refill();
       let stepSeconds = 0;
       let dataWaitSeconds = 0;
+      let lr = learningRate();
       while (state.batchInEpoch < last) {
         const waitStart = performance.now();
         const batch = await inFlight.shift()!;
         refill();
         const stepStart = performance.now();
         dataWaitSeconds += (stepStart - waitStart) / 1000;
-        const loss = await step.run(batch.images, batch.targets, plateau.lr);
+        lr = learningRate();
+        const loss = await step.run(batch.images, batch.targets, lr);
         stepSeconds += (performance.now() - stepStart) / 1000;
         if (!Number.isFinite(loss)) {
           const kept = (await fileExists(checkpointPath)) ? `the last good checkpoint ${checkpointPath} is kept` : 'no checkpoint was written yet';
@@ -420,10 +498,19 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         state.epochLossSum += loss;
         lastLoss = loss;
         await log.write({ step: state.step, loss });
-        hooks.onStep?.({ step: state.step, totalSteps, epoch: state.epoch + 1, loss, lr: plateau.lr });
+        hooks.onStep?.({ step: state.step, totalSteps, epoch: state.epoch + 1, loss, lr });
         if (hooks.signal?.aborted) {
           await checkpoint();
           return result('interrupted', loss);
+        }
+        if (timeUp()) {
+          // The partial epoch's validation decides whether its weights are the best (its log line is
+          // dropped on --resume, which continues the epoch).
+          if (hasValidation) {
+            const info = await validateEpoch(state.epoch + 1, state.epochLossSum / state.batchInEpoch, lr, stepSeconds, dataWaitSeconds);
+            await log.write({ ...epochLine(info), partial: true });
+          }
+          return await finish('time-limit', loss);
         }
         if (r.checkpointEvery > 0 && state.step % r.checkpointEvery === 0 && state.batchInEpoch < plan.length) await checkpoint();
       }
@@ -434,25 +521,9 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       state.epoch++;
       state.batchInEpoch = 0;
       state.epochLossSum = 0;
-      const lrUsed = plateau.lr;
-      const info: EpochInfo = { epoch: state.epoch, step: state.step, trainLoss, lr: lrUsed, best: false, stepSeconds, dataWaitSeconds };
-      if (hasValidation) {
-        const v = await validate(step, validationBatches!, r);
-        info.validationLoss = v.loss;
-        info.validationMre = v.mre;
-        info.mreUnit = v.unit;
-        info.best = stopping.record(state.epoch, v.loss);
-        if (info.best) await writeSafetensors(bestPath, step.stateDict(), { 'lmk.epoch': String(state.epoch) });
-        plateau.step(v.loss);
-      } else {
-        plateau.step(trainLoss);
-      }
-      await log.write({
-        epoch: state.epoch, step: state.step, train_loss: trainLoss,
-        ...(hasValidation ? { val_loss: info.validationLoss, val_mre: info.validationMre, mre_unit: info.mreUnit } : {}),
-        lr: lrUsed,
-      });
-      hooks.onEpoch?.(info);
+      const info = await validateEpoch(state.epoch, trainLoss, lr, stepSeconds, dataWaitSeconds);
+      plateau.step(info.validationLoss ?? trainLoss);
+      await log.write(epochLine(info));
       if (hasValidation && stopping.shouldStop) return await finish('early-stopped', lastLoss);
       if (hooks.signal?.aborted) {
         await checkpoint();
@@ -490,7 +561,7 @@ async function validate(step: TrainStep, batches: BatchMaker, r: Resolved): Prom
     }
     const { prediction } = await step.evaluate(images, targets);
     const real = prediction.subarray(0, n * targetSize);
-    for (const l of sampleLosses(r.loss, real, batch.targets, n)) lossSum += l;
+    for (const l of sampleLosses(r.loss, real, batch.targets.subarray(0, n * targetSize), n, r.spec.classes)) lossSum += l;
     const e = radialErrors(real, indices.map((i) => r.validation[i]), r);
     errorSum += e.sum;
     errorCount += e.count;
@@ -508,21 +579,33 @@ async function writeModel(modelPath: string, onnxPath: string, weights: StateDic
   await fsp.mkdir(dirname(modelPath), { recursive: true });
   await writeSafetensors(modelPath, weights, metadata);
   await fsp.mkdir(dirname(onnxPath), { recursive: true });
-  const model = exportModel(r.spec, weights, { metadata: { ...metadata, 'lmk.loss': r.loss } });
-  if (r.loss === 'bce') outputProbabilities(model);
+  const model = exportModel(r.spec, weights, { metadata: { ...metadata, 'lmk.loss': r.loss, 'lmk.output': outputKind(r.loss) } });
+  if (r.loss === 'bce' || r.loss === 'softmax_ce') outputProbabilities(model, r.loss);
   await saveModel(model, onnxPath);
 }
 
 /**
- * A model trained with BCE outputs logits; its heatmaps for decoding are their sigmoids (peak about 1 when
- * confident, positive, as the decoders' refinement windows expect), so the exported graph ends with one.
+ * Models trained on logits end with what turns them into the maps the decoders read: BCE's sigmoid (peaks
+ * about 1 when confident, positive, as the refinement windows expect), or softmax_ce's softmax over each
+ * channel's grid (a distribution; see heatmaps/distribution.ts).
  */
-function outputProbabilities(model: Model): void {
+function outputProbabilities(model: Model, loss: 'bce' | 'softmax_ce'): void {
   const output = model.graph.outputs[0].name;
   const producer = model.graph.nodes.find((n) => n.outputs.includes(output))!;
   const logits = `${output}_logits`;
   producer.outputs = producer.outputs.map((o) => (o === output ? logits : o));
-  model.graph.nodes.push({ name: 'heatmap_probabilities', opType: 'Sigmoid', inputs: [logits], outputs: [output], attributes: {} });
+  const node = (name: string, opType: string, inputs: string[], outputs: string[], attributes: Model['graph']['nodes'][number]['attributes'] = {}) =>
+    model.graph.nodes.push({ name, opType, inputs, outputs, attributes });
+  if (loss === 'bce') {
+    node('heatmap_probabilities', 'Sigmoid', [logits], [output]);
+    return;
+  }
+  // [N, K, H, W] -> [N, K, H x W] (whatever the grid), softmax, and back.
+  model.graph.initializers.push({ name: 'heatmap_rows_shape', dataType: 'int64', dims: [3], data: BigInt64Array.from([0n, 0n, -1n]) });
+  node('heatmap_rows', 'Reshape', [logits, 'heatmap_rows_shape'], [`${output}_rows`]);
+  node('heatmap_softmax', 'Softmax', [`${output}_rows`], [`${output}_distribution`], { axis: { type: 'int', value: 2 } });
+  node('heatmap_shape', 'Shape', [logits], [`${output}_shape`]);
+  node('heatmap_distribution', 'Reshape', [`${output}_distribution`, `${output}_shape`], [output]);
 }
 
 async function fileExists(path: string): Promise<boolean> {

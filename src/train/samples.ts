@@ -3,7 +3,7 @@
  * when it has a seed, ImageNet-normalised to 3 channels, zero-padded bottom/right to the network's
  * multiple of 32 (as the Predictor pads), and its target heatmaps rendered at the grid landmarks.
  */
-import { augment } from '../data/augment';
+import { augment, AugmentOptions } from '../data/augment';
 import { toGridPoints, toNetworkInput, toUnitGrid } from '../data/grid';
 import { Random } from '../data/random';
 import type { LandmarkItem, Point } from '../data/types';
@@ -18,6 +18,8 @@ export interface SampleConfig {
   sigma: number;
   classes: number;
   inChannels: number;
+  /** Ranges of the random augmentation of samples that have a seed. */
+  augmentation: AugmentOptions;
 }
 
 export interface PreparedSample {
@@ -50,7 +52,7 @@ export async function prepareSample(item: LandmarkItem, config: SampleConfig, au
   let unit = await unitGridImage(item, config, cache);
   let points: Point[] = toGridPoints(item.landmarks, item, grid);
   if (augmentSeed !== null) {
-    const augmented = augment(unit, grid, points, new Random(augmentSeed));
+    const augmented = augment(unit, grid, points, new Random(augmentSeed), config.augmentation);
     unit = augmented.pixels;
     points = augmented.landmarks;
   }

@@ -16,6 +16,19 @@ export interface PlateauOptions {
   minLr: number;
 }
 
+export type LrSchedule = 'plateau' | 'cosine';
+export const LR_SCHEDULES: readonly LrSchedule[] = ['plateau', 'cosine'];
+
+/**
+ * The cosine schedule's rate at `step` (steps done) and `progress` (fraction of the run done, 0 to 1):
+ * a linear warm-up from base / 100 over `warmupSteps`, then base down to `min` along a half cosine.
+ */
+export function cosineLr(base: number, min: number, warmupSteps: number, step: number, progress: number): number {
+  if (step < warmupSteps) return base * (0.01 + 0.99 * step / warmupSteps);
+  const p = Math.min(1, Math.max(0, progress));
+  return min + (base - min) * 0.5 * (1 + Math.cos(Math.PI * p));
+}
+
 export const DEFAULT_PLATEAU: PlateauOptions = { factor: 0.1, patience: 10, threshold: 1e-4, cooldown: 0, minLr: 0 };
 
 export interface PlateauState {

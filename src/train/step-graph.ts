@@ -3,8 +3,15 @@ import type { Layers } from '../models/layers';
 import { addGradients } from './autodiff';
 import { RunningStat, TrainableParam, TrainingLayers } from './training-layers';
 
-export type LossName = 'mse' | 'bce' | 'adaptive_wing';
-export const LOSSES: readonly LossName[] = ['mse', 'bce', 'adaptive_wing'];
+export type LossName = 'mse' | 'bce' | 'adaptive_wing' | 'softmax_ce';
+export const LOSSES: readonly LossName[] = ['mse', 'bce', 'adaptive_wing', 'softmax_ce'];
+
+/**
+ * How a model's outputs are read: `heatmap` (Gaussian peaks, decoded by their maximum) or `spatial-softmax`
+ * (each channel's logits are a distribution over the grid; exported models end with that softmax).
+ */
+export type OutputKind = 'heatmap' | 'spatial-softmax';
+export const outputKind = (loss: LossName): OutputKind => (loss === 'softmax_ce' ? 'spatial-softmax' : 'heatmap');
 
 /** Adam as torch.optim.Adam: bias-corrected, weight decay as L2 added to the gradient. */
 export interface AdamOptions {
@@ -69,8 +76,19 @@ export function resolveStepOptions(o: StepGraphOptions): Required<Omit<StepGraph
   return r;
 }
 
-/** Mean loss over all elements of prediction `p` against targets `t` (both [B, K, H, W]). */
+/**
+ * The loss of prediction `p` against targets `t` (both [B, K, H, W]): for the heatmap losses the mean over
+ * all elements; for `softmax_ce` the mean over the B x K channels of the cross-entropy between the target
+ * normalised to sum 1 and the softmax of the channel's logits over the grid (a target that sums to 0, its
+ * landmark shifted off the grid, adds 0).
+ */
 export function buildLoss(g: GraphBuilder, loss: LossName, p: string, t: string): string {
+  if (loss === 'softmax_ce') {
+    const logProb = g.op1('LogSoftmax', [g.reshape(p, [0, 0, -1])], { axis: attr.int(2) });
+    const t3 = g.reshape(t, [0, 0, -1]);
+    const target = g.div(t3, g.add(g.reduceSum(t3, [2], true), g.scalar(1e-30)));
+    return meanInDouble(g, g.neg(g.reduceSum(g.mul(target, logProb), [2], false)));
+  }
   return meanInDouble(g, elementLoss(g, loss, p, t));
 }
 
@@ -84,7 +102,7 @@ function meanInDouble(g: GraphBuilder, x: string): string {
 }
 
 /** The per-element loss of prediction `p` against targets `t`. */
-function elementLoss(g: GraphBuilder, loss: LossName, p: string, t: string): string {
+function elementLoss(g: GraphBuilder, loss: Exclude<LossName, 'softmax_ce'>, p: string, t: string): string {
   switch (loss) {
     case 'mse': {
       const d = g.sub(p, t);

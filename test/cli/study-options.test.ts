@@ -4,7 +4,7 @@ import { join } from 'path';
 import { checkOutputSettings, describeStudyModel, StudyTrainArgs, validateStudyTrainArgs } from '../../src/cli/commands/study-options';
 
 const args = (over: Partial<StudyTrainArgs> = {}): StudyTrainArgs => ({
-  arch: 'unetplusplus', encoder: 'vgg19', out: 'x', lr: 1e-4, batch: 2, sigma: 2, 'width-multiplier': 1, 'val-fraction': 0.1,
+  arch: 'unetplusplus', encoder: 'vgg19', out: 'x', lr: 1e-4, batch: 2, sigma: 2, loss: 'mse', 'width-multiplier': 1, 'val-fraction': 0.1,
   seed: 0, ep: 'cpu', overlays: 0, quiet: true, ...over,
 });
 
@@ -16,9 +16,9 @@ describe('lmk cv / lmk study settings', () => {
 
   test('the report heading names the model', () => {
     const settings = validateStudyTrainArgs(args({ arch: 'unet', encoder: 'resnext101_32x8d', 'width-multiplier': 0.25, steps: 3 }));
-    expect(describeStudyModel(settings, 'scratch')).toBe('unet / resnext101_32x8d, width 0.25, 3 steps, init scratch');
+    expect(describeStudyModel(settings, 'scratch')).toBe('unet / resnext101_32x8d, width 0.25, mse loss, 3 steps, init scratch');
     expect(describeStudyModel({ ...settings, steps: undefined, grid: { height: 512, width: 368 } }, 'imagenet:w.safetensors'))
-      .toBe('unet / resnext101_32x8d, width 0.25, grid 512x368, up to 200 epochs, init imagenet:w.safetensors');
+      .toBe('unet / resnext101_32x8d, width 0.25, grid 512x368, mse loss, up to 200 epochs, init imagenet:w.safetensors');
   });
 
   test('a rerun into the same folder must use the settings of the runs already there', async () => {

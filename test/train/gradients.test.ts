@@ -16,6 +16,14 @@ const CASES: Record<string, Record<string, FdCase>> = {
   Abs: { plain: { inputs: [{ name: 'x', dims: [2, 8], data: awayFromZero(16, 4) }], build: (g, [x]) => g.abs(x) } },
   Sqrt: { plain: { inputs: [{ name: 'x', dims: [2, 5], data: positive(10) }], build: (g, [x]) => g.sqrt(x) } },
   Softplus: { plain: { inputs: [{ name: 'x', dims: [2, 5] }], build: (g, [x]) => g.op1('Softplus', [x]) } },
+  LogSoftmax: {
+    'last axis': { inputs: [{ name: 'x', dims: [2, 3, 6] }], build: (g, [x]) => g.op1('LogSoftmax', [g.mul(x, g.scalar(3))], { axis: attr.int(-1) }) },
+    'middle axis': { inputs: [{ name: 'x', dims: [2, 4, 3] }], build: (g, [x]) => g.op1('LogSoftmax', [x], { axis: attr.int(1) }) },
+  },
+  Softmax: {
+    'last axis': { inputs: [{ name: 'x', dims: [2, 3, 6] }], build: (g, [x]) => g.op1('Softmax', [g.mul(x, g.scalar(3))], { axis: attr.int(2) }) },
+    'first axis': { inputs: [{ name: 'x', dims: [4, 3] }], build: (g, [x]) => g.op1('Softmax', [x], { axis: attr.int(0) }) },
+  },
   Cast: { 'float32 -> float64 -> float32': { inputs: [{ name: 'x', dims: [4] }], build: (g, [x]) => g.op1('Cast', [g.op1('Cast', [x], { to: attr.int(11) })], { to: attr.int(1) }) } },
   Add: { broadcast: { inputs: [{ name: 'a', dims: [2, 3, 4] }, { name: 'b', dims: [3, 1] }], build: (g, [a, b]) => g.add(a, b) } },
   Sub: { broadcast: { inputs: [{ name: 'a', dims: [3, 1] }, { name: 'b', dims: [2, 3, 4] }], build: (g, [a, b]) => g.sub(a, b) } },

@@ -34,7 +34,9 @@ describe('TrainStep agrees with PyTorch on a tiny net (losses recorded by script
         for (let s = 1; s < losses.length; s++) expect(relErr(losses[s], run.losses[s])).toBeLessThan(1e-5);
         const state = step.stateDict();
         Array.from(state.get('bn3.running_var')!.data).forEach((v, i) => expect(relErr(v, run['bn3.running_var'][i])).toBeLessThan(1e-5));
-        Array.from(state.get('head.bias')!.data).forEach((v, i) => expect(Math.abs(v - run['head.bias'][i])).toBeLessThan(1e-6));
+        // A spatial softmax ignores a constant added to a whole channel: the head bias's gradient is 0 up to
+        // rounding, which Adam scales to lr-sized steps of either sign, so it is compared where it is determined.
+        if (run.loss !== 'softmax_ce') Array.from(state.get('head.bias')!.data).forEach((v, i) => expect(Math.abs(v - run['head.bias'][i])).toBeLessThan(1e-6));
         if (process.env.LMK_PRINT_PARITY) console.log(run.loss, losses.map((l, s) => relErr(l, run.losses[s]).toExponential(1)).join(' '));
         expect(step.step).toBe(run.losses.length);
       } finally {

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, serializeModel } from '../../src/onnx';
-import { buildLoss } from '../../src/train/step-graph';
+import { sampleLosses } from '../../src/train/losses';
+import { buildLoss, LOSSES } from '../../src/train/step-graph';
 import { TrainingLayers } from '../../src/train/training-layers';
 import { checkGradients, rng } from './fd';
 
@@ -19,7 +20,7 @@ describe('training layers and losses match finite differences', () => {
     expect(worst).toBeLessThanOrEqual(1);
   });
 
-  for (const loss of ['mse', 'bce', 'adaptive_wing'] as const) {
+  for (const loss of LOSSES) {
     test(`${loss} loss`, async () => {
       const r = rng(9);
       const { worst } = await checkGradients({
@@ -76,4 +77,26 @@ describe('training layers compute what PyTorch computes', () => {
     expect(out.y.dims).toEqual([1, 1, 4, 4]);
     expect(Array.from(out.y.data as Float32Array)).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
   });
+});
+
+describe('validation losses (sampleLosses) are the step graph\'s losses', () => {
+  for (const loss of LOSSES) {
+    test(`${loss}: the mean of the per-sample losses is the graph's batch loss`, async () => {
+      const dims = [3, 2, 4, 5];
+      const n = dims.reduce((a, b) => a * b);
+      const r = rng(17);
+      const p = Float32Array.from({ length: n }, () => r() * 4 - 2);
+      const t = Float32Array.from({ length: n }, () => r());
+      // One channel's target is empty (its landmark shifted off the grid): softmax_ce counts it as 0.
+      t.fill(0, 20, 40);
+      const g = new GraphBuilder();
+      g.output(buildLoss(g, loss, g.input('p', 'float32', dims), g.input('t', 'float32', dims)), 'loss', 'float32', []);
+      const session = await ort.InferenceSession.create(serializeModel(g.build()));
+      const out = await session.run({ p: new ort.Tensor('float32', p, dims), t: new ort.Tensor('float32', t, dims) });
+      await session.release();
+      const perSample = sampleLosses(loss, p, t, dims[0], dims[1]);
+      expect(perSample).toHaveLength(3);
+      expect(perSample.reduce((a, b) => a + b) / 3).toBeCloseTo((out.loss.data as Float32Array)[0], 5);
+    });
+  }
 });

@@ -6,6 +6,7 @@ import { progressBar } from '../progress';
 import { Argv } from 'yargs';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../../models';
 import type { TrainHooks } from '../../train/loop';
+import { LOSSES, LossName } from '../../train/step-graph';
 import type { RunEvent, StudyInit, StudyTrainSettings } from '../../study';
 import { UsageError } from '../errors';
 import { checkPositiveInt, usage } from '../validate';
@@ -21,6 +22,7 @@ export interface StudyTrainArgs {
   lr: number;
   batch: number;
   sigma: number;
+  loss: string;
   'width-multiplier': number;
   'val-fraction': number;
   seed: number;
@@ -41,6 +43,7 @@ export function withStudyTrainOptions<T>(y: Argv<T>, defaultOut: string): Argv<T
     .option('lr', { type: 'number', default: 1e-4, describe: 'learning rate' })
     .option('batch', { type: 'number', default: 2, describe: 'batch size' })
     .option('sigma', { type: 'number', default: 2, describe: 'target Gaussian sigma in grid pixels' })
+    .option('loss', { type: 'string', choices: LOSSES, default: 'mse', describe: 'training loss (the paper: mse; softmax_ce learns far sooner from scratch)' })
     .option('width-multiplier', { type: 'number', default: 1, describe: 'scale every channel count (0, 1]: small models for CPUs' })
     .option('val-fraction', { type: 'number', default: 0.1, describe: 'fraction of each training set held out for the schedule and early stopping' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of every run' })
@@ -77,7 +80,7 @@ export function validateStudyTrainArgs(args: StudyTrainArgs): StudyTrainSettings
   if (!(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff)) throw new UsageError(`--seed must be a whole number in [0, 4294967295], got ${args.seed}`);
   if (!(Number.isInteger(args.overlays) && args.overlays >= 0)) throw new UsageError(`--overlays must be a whole number >= 0, got ${args.overlays}`);
   return {
-    arch, encoder, epochs: args.epochs, steps: args.steps, lr: args.lr, batch: args.batch, sigma: args.sigma,
+    arch, encoder, epochs: args.epochs, steps: args.steps, lr: args.lr, batch: args.batch, sigma: args.sigma, loss: args.loss as LossName,
     widthMultiplier: args['width-multiplier'], valFraction: args['val-fraction'], threads: args.threads,
     executionProvider: args.ep,
   };
@@ -87,7 +90,7 @@ export function validateStudyTrainArgs(args: StudyTrainArgs): StudyTrainSettings
 export function describeStudyModel(settings: StudyTrainSettings, init: string): string {
   const length = settings.steps !== undefined ? `${settings.steps} steps` : `up to ${settings.epochs ?? 200} epochs`;
   const grid = settings.grid ? `, grid ${settings.grid.height}x${settings.grid.width}` : '';
-  return `${settings.arch} / ${settings.encoder}, width ${settings.widthMultiplier}${grid}, ${length}, init ${init}`;
+  return `${settings.arch} / ${settings.encoder}, width ${settings.widthMultiplier}${grid}, ${settings.loss ?? 'mse'} loss, ${length}, init ${init}`;
 }
 
 /**
@@ -98,7 +101,7 @@ export function describeStudyModel(settings: StudyTrainSettings, init: string): 
 export async function checkOutputSettings(outDir: string, settings: StudyTrainSettings, extra: { init: string; seed: number }): Promise<void> {
   const current: Record<string, unknown> = {
     arch: settings.arch, encoder: settings.encoder, widthMultiplier: settings.widthMultiplier, grid: settings.grid ?? 'the format\'s',
-    sigma: settings.sigma, lr: settings.lr, batch: settings.batch, epochs: settings.epochs ?? null, steps: settings.steps ?? null,
+    sigma: settings.sigma, loss: settings.loss ?? 'mse', lr: settings.lr, batch: settings.batch, epochs: settings.epochs ?? null, steps: settings.steps ?? null,
     valFraction: settings.valFraction, init: extra.init, seed: extra.seed,
   };
   await mkdir(outDir, { recursive: true });

@@ -2,10 +2,11 @@ import { existsSync } from 'fs';
 import { resolve } from 'path';
 import { progressBar } from '../progress';
 import { Argv, CommandModule } from 'yargs';
+import { DEFAULT_AUGMENT } from '../../data/augment';
 import { DEFAULT_GRIDS, FORMATS, FormatName, LandmarkItem, loadDataset, Random } from '../../data';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../../models';
 import { derivedSeed } from '../../models/random';
-import { DEFAULT_PLATEAU } from '../../train/schedule';
+import { DEFAULT_PLATEAU, LR_SCHEDULES, LrSchedule } from '../../train/schedule';
 import { LOSSES, LossName } from '../../train/step-graph';
 import { train, TrainOptions, TrainResult } from '../../train/loop';
 import { check, checkPositiveInt, usage } from '../validate';
@@ -29,11 +30,19 @@ interface TrainArgs {
   steps?: number;
   'init-weights'?: string;
   augment: boolean;
+  rotation: number;
+  scaling: number;
+  shift: number;
+  intensity: number;
   shuffle: boolean;
   'val-fraction': number;
   folds?: number;
   fold?: number;
   seed: number;
+  'lr-schedule': string;
+  'min-lr'?: number;
+  'warmup-steps': number;
+  'time-limit'?: number;
   'plateau-patience': number;
   'plateau-factor': number;
   'early-stopping': number;
@@ -74,6 +83,9 @@ function validateArgs(args: TrainArgs): void {
   check(args['val-fraction'] >= 0 && args['val-fraction'] < 1, `--val-fraction must be in [0, 1), got ${args['val-fraction']}`);
   check((args.folds === undefined) === (args.fold === undefined), '--folds and --fold go together');
   check(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff, `--seed must be a whole number in [0, 4294967295], got ${args.seed}`);
+  check(args['min-lr'] === undefined || (args['min-lr'] >= 0 && args['min-lr'] <= args.lr), `--min-lr must be in [0, --lr], got ${args['min-lr']}`);
+  check(Number.isInteger(args['warmup-steps']) && args['warmup-steps'] >= 0, `--warmup-steps must be a whole number >= 0, got ${args['warmup-steps']}`);
+  check(args['time-limit'] === undefined || (args['time-limit'] > 0 && Number.isFinite(args['time-limit'])), `--time-limit must be a positive number of minutes, got ${args['time-limit']}`);
   check(Number.isInteger(args['plateau-patience']) && args['plateau-patience'] >= 0, `--plateau-patience must be a whole number >= 0, got ${args['plateau-patience']}`);
   check(args['plateau-factor'] > 0 && args['plateau-factor'] < 1, `--plateau-factor must be in (0, 1), got ${args['plateau-factor']}`);
   checkPositiveInt(args['early-stopping'], 'early-stopping');
@@ -92,8 +104,8 @@ function report(result: TrainResult, quiet: boolean): void {
     return;
   }
   if (quiet) return;
-  const how = result.status === 'early-stopped' ? 'stopped early' : 'finished';
-  const best = result.bestEpoch !== undefined ? `; best validation loss ${result.bestValidationLoss!.toPrecision(4)} at epoch ${result.bestEpoch}` : '';
+  const how = { 'early-stopped': 'stopped early', 'time-limit': 'stopped at the time limit', finished: 'finished' }[result.status];
+  const best = result.bestEpoch !== undefined ? `; best validation MRE ${result.bestValidationMre!.toFixed(2)} ${result.mreUnit ?? ''} at epoch ${result.bestEpoch} (its weights are the model)` : '';
   console.log(`${how} after ${result.steps} steps (${result.epochs} epochs), last loss ${result.lastLoss?.toPrecision(4) ?? '-'}${best}`);
   console.log(`wrote ${result.modelFile} and ${result.onnxFile}`);
 }
@@ -120,14 +132,22 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     .option('steps', { type: 'number', describe: 'optimizer steps, instead of --epochs' })
     .option('init-weights', { type: 'string', describe: '.safetensors to start from: smp state dict, ImageNet VGG19 (torchvision/timm), or an lmk run (new head when the landmark count differs)' })
     .option('augment', { type: 'boolean', default: true, describe: 'random affine and intensity augmentation (--no-augment)' })
+    .option('rotation', { type: 'number', default: DEFAULT_AUGMENT.rotationDeg, describe: 'augmentation: rotation drawn from [-r, r] degrees' })
+    .option('scaling', { type: 'number', default: DEFAULT_AUGMENT.scale, describe: 'augmentation: scale drawn from [1 - s, 1 + s]' })
+    .option('shift', { type: 'number', default: DEFAULT_AUGMENT.translation, describe: 'augmentation: shift drawn from [-t, t] times the grid size' })
+    .option('intensity', { type: 'number', default: 1, describe: 'augmentation: brightness, contrast and gamma ranges times this (0: none)' })
     .option('shuffle', { type: 'boolean', default: true, describe: 'reshuffle every epoch (--no-shuffle: file order)' })
     .option('val-fraction', { type: 'number', default: 0.1, describe: 'fraction of the training split held out for validation' })
     .option('folds', { type: 'number', describe: 'k-fold cross-validation over the training split (with --fold)' })
     .option('fold', { type: 'number', describe: 'the held-out fold, 0 to folds-1' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of initialisation, validation split, data order and augmentation' })
+    .option('lr-schedule', { type: 'string', choices: LR_SCHEDULES, default: 'plateau', describe: 'plateau: ReduceLROnPlateau on the validation loss; cosine: --lr down to --min-lr over the run (its steps, or --time-limit)' })
+    .option('min-lr', { type: 'number', describe: 'cosine: the final rate (default --lr / 100)' })
+    .option('warmup-steps', { type: 'number', default: 0, describe: 'cosine: steps of linear warm-up' })
+    .option('time-limit', { type: 'number', describe: 'minutes: stop after the step in progress when the time is up, validate and end as a finished run' })
     .option('plateau-patience', { type: 'number', default: DEFAULT_PLATEAU.patience, describe: 'ReduceLROnPlateau: epochs without improvement before the rate drops' })
     .option('plateau-factor', { type: 'number', default: DEFAULT_PLATEAU.factor, describe: 'ReduceLROnPlateau: factor of each drop' })
-    .option('early-stopping', { type: 'number', default: 20, describe: 'stop after this many epochs without validation improvement' })
+    .option('early-stopping', { type: 'number', default: 20, describe: 'stop after this many epochs without a better validation MRE' })
     .option('checkpoint-every', { type: 'number', default: 0, describe: 'also checkpoint every N steps (0: at epoch ends)' })
     .option('log', { type: 'string', describe: 'JSONL log: {"step", "loss"} per step, training/validation loss and lr per epoch' })
     .option('save', { type: 'string', describe: 'final weights .safetensors (default OUT/model.safetensors)' })
@@ -158,8 +178,12 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const options: TrainOptions = {
       spec, train: items.train, validation: items.validation, grid, sigma: args.sigma, loss: args.loss as LossName, lr: args.lr,
       weightDecay: args['weight-decay'], batch: args.batch, epochs: args.epochs, steps: args.steps, initWeights: args['init-weights'],
-      augment: args.augment, shuffle: args.shuffle, seed: args.seed, outDir: resolve(args.out), resume: args.resume, logFile: args.log,
-      saveFile: args.save, exportFile: args.export, plateau: { patience: args['plateau-patience'], factor: args['plateau-factor'] },
+      augment: args.augment, augmentation: {
+        rotationDeg: args.rotation, scale: args.scaling, translation: args.shift,
+        brightness: DEFAULT_AUGMENT.brightness * args.intensity, contrast: DEFAULT_AUGMENT.contrast * args.intensity, gamma: DEFAULT_AUGMENT.gamma * args.intensity,
+      }, shuffle: args.shuffle, seed: args.seed, outDir: resolve(args.out), resume: args.resume, logFile: args.log,
+      saveFile: args.save, exportFile: args.export, lrSchedule: args['lr-schedule'] as LrSchedule, minLr: args['min-lr'], warmupSteps: args['warmup-steps'],
+      timeLimitMinutes: args['time-limit'], plateau: { patience: args['plateau-patience'], factor: args['plateau-factor'] },
       earlyStoppingPatience: args['early-stopping'], checkpointEvery: args['checkpoint-every'], threads: args.threads, executionProvider: args.ep, workers: args.workers,
     };
 
