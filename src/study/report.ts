@@ -65,7 +65,7 @@ export function crossValidationTable(results: Array<{ dataset: string; aggregate
   return {
     title: `Table 1: ${results[0].aggregate.n_runs}-fold cross-validation on the training split`,
     header: ['Dataset', 'MRE', 'MRE std (over folds)', ...thresholds.map((t) => `SDR ${t} (%)`)],
-    rows: results.flatMap(({ dataset, aggregate, baseline }) => (baseline ? [row(dataset, aggregate), row(`${dataset}, mean shape`, baseline)] : [row(dataset, aggregate)])),
+    rows: results.flatMap(({ dataset, aggregate, baseline }) => (baseline ? [row(dataset, aggregate), row(`${dataset}: mean shape`, baseline)] : [row(dataset, aggregate)])),
     notes: results.some((r) => r.baseline) ? [MEAN_SHAPE_NOTE] : undefined,
   };
 }
