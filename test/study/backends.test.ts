@@ -4,7 +4,7 @@ import { join } from 'path';
 import { loadDataset } from '../../src/data';
 import { generateSyntheticSet, writeSyntheticCsvDataset } from '../../src/demo/synthetic';
 import { evaluateMeanShape } from '../../src/eval';
-import { predictorEvaluate } from '../../src/study';
+import { Evaluate, predictorEvaluate } from '../../src/study';
 import { brightestSpotModel } from '../predict/helpers';
 
 describe('predictorEvaluate (the scorer behind lmk cv and lmk study)', () => {
@@ -20,12 +20,15 @@ describe('predictorEvaluate (the scorer behind lmk cv and lmk study)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** Scores the test split of the csv set `name`, the baseline taken over its training split. */
+  const evaluateSet = (name: string): ReturnType<Evaluate> => predictorEvaluate('physical', 1)({
+    runId: 'r', model: join(dir, 'spot.onnx'), outDir: dir,
+    data: { format: 'csv', root: join(dir, name), split: 'test' }, trainData: { format: 'csv', root: join(dir, name), split: 'train' },
+  });
+
   test('scores the model and the mean shape of the training selection on the same images', async () => {
     const root = join(dir, 'set');
-    const outcome = await predictorEvaluate('physical', 1)({
-      runId: 'r', model: join(dir, 'spot.onnx'), outDir: dir,
-      data: { format: 'csv', root, split: 'test' }, trainData: { format: 'csv', root, split: 'train' },
-    });
+    const outcome = await evaluateSet('set');
     expect(outcome.summary.n_images).toBe(3);
     const train = await loadDataset({ format: 'csv', root, split: 'train' });
     const test = await loadDataset({ format: 'csv', root, split: 'test' });
@@ -34,11 +37,7 @@ describe('predictorEvaluate (the scorer behind lmk cv and lmk study)', () => {
   });
 
   test('no baseline when the training selection is empty', async () => {
-    const root = join(dir, 'test-only');
-    const outcome = await predictorEvaluate('physical', 1)({
-      runId: 'r', model: join(dir, 'spot.onnx'), outDir: dir,
-      data: { format: 'csv', root, split: 'test' }, trainData: { format: 'csv', root, split: 'train' },
-    });
+    const outcome = await evaluateSet('test-only');
     expect(outcome.summary.n_images).toBe(7);
     expect(outcome.baseline).toBeUndefined();
   });
