@@ -1,7 +1,7 @@
 import { existsSync } from 'fs';
 import { join } from 'path';
 import { loadDataset, Random } from '../data';
-import { errorTable, evaluatePredictions, ProtocolName } from '../eval';
+import { errorTable, evaluateMeanShape, evaluatePredictions, ProtocolName } from '../eval';
 import type { ExecutionProvider } from '../infer';
 import type { ModelSpec } from '../models';
 import { derivedSeed } from '../models/random';
@@ -15,14 +15,20 @@ import type { Evaluate, TrainRunner } from './runner';
  * `TrainRunner` / `Evaluate` interfaces of runner.ts).
  */
 
-/** Scores a run's model on its evaluation selection with the given protocol. */
+/** Scores a run's model, and the mean shape of its training selection, on its evaluation selection with the given protocol. */
 export function predictorEvaluate(protocol: ProtocolName = 'physical', threads?: number): Evaluate {
   return async (request) => {
     const dataset = await loadDataset(request.data);
     if (dataset.items.length === 0) throw new Error(`${request.data.root}: no ${request.data.split} items to evaluate`);
     const predictions = await predictItems(request.model, dataset.items, { threads });
     const byId = new Map(predictions.map((p) => [p.id, p.landmarks]));
-    return { summary: evaluatePredictions(dataset, byId, { protocol }), errors: errorTable(dataset, byId, protocol), predictions };
+    const training = (await loadDataset(request.trainData)).items;
+    return {
+      summary: evaluatePredictions(dataset, byId, { protocol }),
+      errors: errorTable(dataset, byId, protocol),
+      predictions,
+      baseline: training.length > 0 ? evaluateMeanShape(training, dataset, { protocol }) : undefined,
+    };
   };
 }
 

@@ -1,7 +1,9 @@
 import { existsSync, promises as fsp } from 'fs';
 import { join, relative, resolve } from 'path';
 import type { FormatName, Point } from '../data/types';
-import { aggregateSummaries, AggregateSummary, ErrorTable, EvaluationSummary, formatPredictions, parsePredictions, PredictionRecord } from '../eval';
+import {
+  aggregateSummaries, AggregateSummary, BaselineSummary, ErrorTable, EvaluationSummary, formatPredictions, parsePredictions, PredictionRecord,
+} from '../eval';
 import { writeFileAtomic } from '../util/fs';
 import { STUDY_FORMATS, StudyDataset, StudyInit, StudyPlan } from './plan';
 
@@ -13,7 +15,8 @@ import { STUDY_FORMATS, StudyDataset, StudyInit, StudyPlan } from './plan';
  *   keeps into `request.outDir` (it may resume from what it left there), and resolves with the path
  *   of the model to score (inside `outDir`) and, if later stages start from another file, of those weights.
  * - `Evaluate(request)` predicts `request.data` with that model and scores it (src/eval
- *   `evaluatePredictions`), resolving with the summary, the error table and the predictions.
+ *   `evaluatePredictions`), resolving with the summary, the error table and the predictions, and scores
+ *   the mean shape of `request.trainData` on the same images (`evaluateMeanShape`) when it has items.
  *
  * Each run has its own folder: `run.json` (what was asked), the trainer's files, and, written last and
  * atomically, `predictions.jsonl`, `errors.json` and `metrics.json`. A run whose `metrics.json` is
@@ -56,6 +59,8 @@ export interface EvaluateRequest {
   runId: string;
   model: string;
   data: DataSelection;
+  /** What the model was trained on: the baseline's mean shape is taken over it. */
+  trainData: DataSelection;
   outDir: string;
 }
 
@@ -63,6 +68,8 @@ export interface EvaluationOutcome {
   summary: EvaluationSummary;
   errors: ErrorTable;
   predictions: PredictionRecord[];
+  /** The mean shape of the training selection on the same images; absent when that selection is empty. */
+  baseline?: BaselineSummary;
 }
 
 export type Evaluate = (request: EvaluateRequest) => Promise<EvaluationOutcome>;
@@ -76,6 +83,8 @@ export interface RunRecord {
   weights?: string;
   data: DataSelection;
   summary: EvaluationSummary;
+  /** Absent for runs finished before baselines were recorded, or with an empty training selection. */
+  baseline?: BaselineSummary;
   finishedAt: string;
 }
 
@@ -149,11 +158,12 @@ async function executeRun(spec: RunSpec, index: number, total: number, options: 
     if (!existsSync(file)) throw new Error(`run ${spec.runId}: the trainer reported ${file}, which does not exist`);
   }
   emit('evaluating');
-  const outcome = await options.evaluate({ runId: spec.runId, model, data: spec.testData, outDir: runDir });
+  const outcome = await options.evaluate({ runId: spec.runId, model, data: spec.testData, trainData: spec.trainData, outDir: runDir });
   await writeFileAtomic(join(runDir, 'predictions.jsonl'), formatPredictions(outcome.predictions));
   await writeFileAtomic(join(runDir, 'errors.json'), JSON.stringify(outcome.errors) + '\n');
   const record: RunRecord = { runId: spec.runId, model: relative(runDir, resolve(model)), data: spec.testData, summary: outcome.summary, finishedAt: new Date().toISOString() };
   if (weights) record.weights = relative(runDir, resolve(weights));
+  if (outcome.baseline) record.baseline = outcome.baseline;
   // Written last: its presence marks the run finished.
   await writeFileAtomic(join(runDir, 'metrics.json'), JSON.stringify(record, null, 2) + '\n');
   emit('finished');
@@ -207,6 +217,8 @@ export interface CrossValidationOptions extends RunnerOptions {
 export interface CrossValidationResult {
   folds: RunRecord[];
   aggregate: AggregateSummary;
+  /** The mean shape's aggregate over the folds; only when every fold has a baseline. */
+  baseline?: AggregateSummary;
 }
 
 /** k-fold cross-validation on the training split (the paper's Table 1 protocol): run `fold-K` trains on the other folds and is scored on fold K. */
@@ -227,8 +239,10 @@ export async function runCrossValidation(options: CrossValidationOptions): Promi
     );
   }
   const aggregate = aggregateSummaries(records.map((r) => r.summary));
-  await writeFileAtomic(resolve(options.outDir, 'cv.json'), JSON.stringify({ format: options.format, folds, aggregate, runs: records.map((r) => r.runId) }, null, 2) + '\n');
-  return { folds: records, aggregate };
+  const baselines = records.flatMap((r) => (r.baseline ? [r.baseline.summary] : []));
+  const baseline = baselines.length === records.length ? aggregateSummaries(baselines) : undefined;
+  await writeFileAtomic(resolve(options.outDir, 'cv.json'), JSON.stringify({ format: options.format, folds, aggregate, baseline, runs: records.map((r) => r.runId) }, null, 2) + '\n');
+  return { folds: records, aggregate, baseline };
 }
 
 /** Predictions in a run folder, for overlays. */

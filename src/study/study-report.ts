@@ -74,7 +74,7 @@ export async function writeStudyReport(outDir: string, plan: StudyPlan, records:
 export async function writeCrossValidationReport(outDir: string, label: string, result: CrossValidationResult, options: ReportOptions = {}): Promise<string> {
   const reportDir = resolve(outDir, 'report');
   await mkdir(reportDir, { recursive: true });
-  const table = crossValidationTable([{ dataset: label, aggregate: result.aggregate }]);
+  const table = crossValidationTable([{ dataset: label, aggregate: result.aggregate, baseline: result.baseline }]);
   const series = [];
   for (const r of result.folds) {
     const errors = await readErrors(resolve(outDir, 'runs', r.runId));

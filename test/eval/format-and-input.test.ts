@@ -1,4 +1,7 @@
-import { aggregateSummaries, constantPredictions, meanShape, evaluatePredictions, EvaluationDataset, parsePredictions, roundHalfEven, summaryToJson, summaryToText } from '../../src/eval';
+import {
+  aggregateSummaries, aggregateToText, baselineWarning, constantPredictions, evaluateMeanShape, evaluatePredictions, EvaluationDataset, meanShape,
+  parsePredictions, roundHalfEven, summaryToJson, summaryToText,
+} from '../../src/eval';
 
 const dataset: EvaluationDataset = {
   format: 'csv',
@@ -72,5 +75,29 @@ describe('evaluation', () => {
     // each landmark is 10 sqrt(2) px from the mean, x 0.5 mm
     expect(s.mre.value).toBeCloseTo(5 * Math.SQRT2, 12);
     expect(() => meanShape([])).toThrow('at least one');
+  });
+
+  test('the baseline is scored like the model (same protocol and thresholds) and written beside it', () => {
+    const training = [{ landmarks: [[10, 10], [20, 20]] as [number, number][] }, { landmarks: [[30, 30], [40, 40]] as [number, number][] }];
+    const baseline = evaluateMeanShape(training, dataset, { thresholds: [7, 8] });
+    expect(baseline.n_train).toBe(2);
+    expect(baseline.summary.mre.value).toBeCloseTo(5 * Math.SQRT2, 12);
+    expect(baseline.summary.sdr).toEqual([{ threshold: 7, percent: 0 }, { threshold: 8, percent: 100 }]);
+    const model = evaluatePredictions(dataset, new Map([['a', [[14, 10], [20, 16]]], ['b', [[30, 30], [40, 40]]]]), { thresholds: [7, 8] });
+    const parsed = JSON.parse(summaryToJson(model, baseline));
+    expect(parsed.baseline).toEqual({ n_train: 2, mre: { value: baseline.summary.mre.value, unit: 'mm', std: 0 }, sdr: { '7': 0, '8': 100 } });
+    expect(JSON.parse(summaryToJson(model)).baseline).toBeUndefined();
+    const text = summaryToText(model, baseline);
+    expect(text).toMatch(/^model +2 +2 +1\.00 +1\.00 +100\.00% +100\.00%$/m);
+    expect(text).toMatch(/^mean shape +2 +2 +7\.07 +0\.00 +0\.00% +100\.00%$/m);
+    expect(summaryToText(model)).not.toContain('mean shape');
+    const agg = aggregateToText(aggregateSummaries([model]), aggregateSummaries([baseline.summary]));
+    expect(agg).toMatch(/^mean shape +1 +7\.07 ± 0\.00/m);
+  });
+
+  test('one warning line only when the model is worse than the mean shape', () => {
+    expect(baselineWarning(10.26, 9.63, 'mm')).toBe('the model is worse than the mean shape: MRE 10.26 mm against 9.63 mm with every landmark at its training mean');
+    expect(baselineWarning(9.63, 9.63, 'mm')).toBeUndefined();
+    expect(baselineWarning(1.5, 9.63, 'mm')).toBeUndefined();
   });
 });

@@ -3,16 +3,11 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { generateSyntheticSet, SyntheticCase, writeSyntheticCsvDataset } from '../../src/demo/synthetic';
 import type { FormatName, LandmarkItem, Point } from '../../src/data/types';
-import { errorTable, evaluatePredictions, EvaluationDataset } from '../../src/eval';
+import { errorTable, evaluateMeanShape, evaluatePredictions, EvaluationDataset, meanShape } from '../../src/eval';
 import {
   DataSelection, Evaluate, formatPlan, runCrossValidation, runStudy, studyPlan, TrainRequest, TrainRunner,
   writeCrossValidationReport, writeStudyReport,
 } from '../../src/study';
-
-/** A stand-in "trainer": the model is the mean shape of its training items (the demo's baseline). */
-function meanShape(items: LandmarkItem[]): Point[] {
-  return items[0].landmarks.map((_, j) => [0, 1].map((k) => items.reduce((s, i) => s + i.landmarks[j][k], 0) / items.length) as Point);
-}
 
 describe('the transfer-learning study', () => {
   let dir: string;
@@ -39,6 +34,7 @@ describe('the transfer-learning study', () => {
     format: data.format as FormatName, grid: { height: 128, width: 128 }, unit: data.format === 'chest-shenzhen' ? 'px' : 'mm', landmarkCount: 7, items: select(data),
   });
 
+  /** A stand-in trainer whose "model" is the mean shape of its training items, so it must score exactly as the baseline. */
   function fakes(failOn?: string): { train: TrainRunner; evaluate: Evaluate; calls: TrainRequest[] } {
     const calls: TrainRequest[] = [];
     const train: TrainRunner = async (request) => {
@@ -56,6 +52,7 @@ describe('the transfer-learning study', () => {
         summary: evaluatePredictions(dataset, predictions),
         errors: errorTable(dataset, predictions, 'physical'),
         predictions: dataset.items.map((i) => ({ id: i.id, landmarks: shape })),
+        baseline: evaluateMeanShape(select(request.trainData), dataset),
       };
     };
     return { train, evaluate, calls };
@@ -98,6 +95,8 @@ describe('the transfer-learning study', () => {
     expect(child.init).toEqual({ kind: 'model', path: join(out, 'runs', 'imagenet-hand-chest', 'model.json') });
     expect(child.data).toEqual({ format: 'isbi2015', root: '/data/head', split: 'train' });
     expect(records.size).toBe(15);
+    for (const r of records.values()) expect(r.baseline?.summary.mre.value).toBe(r.summary.mre.value);
+    expect(records.get('imagenet-head')?.baseline?.n_train).toBe(20);
     for (const f of ['run.json', 'model.json', 'metrics.json', 'errors.json', 'predictions.jsonl']) expect(existsSync(join(out, 'runs', 'imagenet-chest-head', f))).toBe(true);
 
     const third = fakes();
@@ -109,11 +108,14 @@ describe('the transfer-learning study', () => {
     expect(md).toContain('Table 2 (head, isbi2015)');
     expect(md).toContain('| ImageNet -> hand -> chest |');
     expect(md).toContain('Table 3: test split results');
+    expect(md).toMatch(/\| head \(physical\) \| mean shape \(no model\) \| \d+\.\d\d ± /);
     const csv = readFileSync(join(out, 'report', 'table2-chest.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('Pre-training,MRE (px),std,SDR 3 px (%),SDR 6 px (%),SDR 9 px (%)');
-    expect(csv).toHaveLength(6);
+    expect(csv).toHaveLength(7);
     const mre = Number(csv[1].split(',')[1]);
     expect(mre).toBeCloseTo(records.get('imagenet-chest')!.summary.mre.value, 2);
+    expect(csv[6].split(',')[0]).toBe('mean shape (no model)');
+    expect(Number(csv[6].split(',')[1])).toBeCloseTo(records.get('imagenet-chest')!.baseline!.summary.mre.value, 2);
     for (const f of ['sdr-head.png', 'per-landmark-hand.png', 'table3.md', 'table3.csv']) expect(existsSync(join(out, 'report', f))).toBe(true);
     expect(existsSync(join(out, 'report', 'overlays', 'imagenet-head', `${items[20].id}.png`))).toBe(true);
   });
@@ -134,10 +136,16 @@ describe('the transfer-learning study', () => {
     expect(result.aggregate.mre.mean).toBeCloseTo(mean, 12);
     expect(result.aggregate.mre.std).toBeCloseTo(Math.sqrt(mres.reduce((a, b) => a + (b - mean) ** 2, 0) / 5), 12);
     expect(JSON.parse(readFileSync(join(out, 'cv.json'), 'utf8')).folds).toBe(5);
+    // Each fold's baseline is the mean of its own training folds (16 of the 20 training cases).
+    for (const r of result.folds) expect(r.baseline).toEqual({ n_train: 16, summary: r.summary });
+    expect(result.baseline).toEqual(result.aggregate);
+    expect(JSON.parse(readFileSync(join(out, 'cv.json'), 'utf8')).baseline).toEqual(result.aggregate);
     const report = await writeCrossValidationReport(out, 'head', result, { overlays: 1, items: async (data) => select(data), model: 'deeplabv3 / efficientnet-b7, width 1' });
     expect(readFileSync(report, 'utf8')).toContain('Table 1: 5-fold cross-validation on the training split');
     expect(readFileSync(report, 'utf8')).toContain('Cross-validation: head, deeplabv3 / efficientnet-b7, width 1');
-    expect(readFileSync(join(out, 'report', 'table1.csv'), 'utf8').split('\n')[0]).toBe('Dataset,MRE,MRE std (over folds),SDR 2 mm (%),SDR 2.5 mm (%),SDR 3 mm (%),SDR 4 mm (%)');
+    const table1 = readFileSync(join(out, 'report', 'table1.csv'), 'utf8').trim().split('\n');
+    expect(table1[0]).toBe('Dataset,MRE,MRE std (over folds),SDR 2 mm (%),SDR 2.5 mm (%),SDR 3 mm (%),SDR 4 mm (%)');
+    expect(table1.map((l) => l.split(',')[0])).toEqual(['Dataset', 'head', 'head: mean shape']);
     const again = fakes();
     await runCrossValidation({ outDir: out, format: 'isbi2015', root: '/data/head', init: 'scratch', ...again });
     expect(again.calls).toHaveLength(0);

@@ -1,6 +1,6 @@
 import { Argv, CommandModule } from 'yargs';
 import { FormatName, FORMATS } from '../../data';
-import { aggregateToText } from '../../eval';
+import { aggregateToText, baselineWarning } from '../../eval';
 import { predictorEvaluate, runCrossValidation, trainerRunner, writeCrossValidationReport } from '../../study';
 import { UsageError } from '../errors';
 import { checkPositiveInt } from '../validate';
@@ -48,6 +48,8 @@ export const cvCommand: CommandModule<object, CvArgs> = {
       progress.dispose();
     }
     const report = await writeCrossValidationReport(args.out, args.format, result, { overlays: args.overlays, model: describeStudyModel(settings, args.init!) });
-    process.stdout.write(`${aggregateToText(result.aggregate)}report: ${report}\n`);
+    process.stdout.write(`${aggregateToText(result.aggregate, result.baseline)}report: ${report}\n`);
+    const warning = result.baseline && baselineWarning(result.aggregate.mre.mean, result.baseline.mre.mean, result.aggregate.mre.unit);
+    if (warning) process.stderr.write(`lmk cv: ${warning}\n`);
   },
 };

@@ -2,7 +2,9 @@ import { existsSync } from 'fs';
 import { progressBar } from '../progress';
 import { Argv, CommandModule } from 'yargs';
 import { FormatName, FORMATS, loadDataset, SplitSelection } from '../../data';
-import { evaluatePredictions, PROTOCOLS, ProtocolName, readPredictions, summaryToJson, summaryToText } from '../../eval';
+import {
+  baselineWarning, evaluateMeanShape, evaluatePredictions, PROTOCOLS, ProtocolName, readPredictions, summaryToJson, summaryToText,
+} from '../../eval';
 import { predictItems } from '../../study/predict-items';
 import { UsageError } from '../errors';
 import { checkPositiveInt } from '../validate';
@@ -39,7 +41,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     .option('protocol', { type: 'string', choices: PROTOCOLS, default: 'physical', describe: 'physical: sub-pixel errors in mm (chest: px of the 512x512 grid); gu2net: GU2Net\'s rounded-grid computation' })
     .option('thresholds', { type: 'string', describe: 'SDR thresholds, comma-separated (default: head 2,2.5,3,4 mm; hand 2,4,10 mm; chest 3,6,9 px)' })
     .option('threads', { type: 'number', describe: 'ONNX Runtime threads with --model' })
-    .option('json', { type: 'boolean', default: false, describe: 'print {"n_images", "mre": {"value", "unit", "std"}, "sdr": {"2": pct, ...}, "per_landmark": [...]}' })
+    .option('json', { type: 'boolean', default: false, describe: 'print {"n_images", "mre": {"value", "unit", "std"}, "sdr": {"2": pct, ...}, "per_landmark": [...], "baseline": {"n_train", "mre", "sdr"}}' })
     .check((args) => {
       if ((args.predictions === undefined) === (args.model === undefined)) throw new UsageError('give exactly one of --predictions and --model');
       return true;
@@ -73,7 +75,13 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     } catch (err) {
       throw new Error(`${args.predictions ?? args.model}: ${(err as Error).message}`);
     }
+    // The trivial answer on the same images with the same protocol: the mean shape of the published training split.
+    const training = (await loadDataset({ format: args.format as FormatName, root: args.root, split: 'train' })).items;
+    const baseline = training.length > 0 ? evaluateMeanShape(training, dataset, { protocol: args.protocol as ProtocolName, thresholds }) : undefined;
     if (dataset.missing.length > 0 && !args.json) process.stderr.write(`lmk eval: ${dataset.missing.length} item(s) of ${args.root} unusable and not scored (first: ${dataset.missing[0].id}: ${dataset.missing[0].reason})\n`);
-    process.stdout.write(args.json ? summaryToJson(summary) : summaryToText(summary));
+    if (!baseline && !args.json) process.stderr.write(`lmk eval: no baseline: ${args.root} has no training split\n`);
+    process.stdout.write(args.json ? summaryToJson(summary, baseline) : summaryToText(summary, baseline));
+    const warning = baseline && baselineWarning(summary.mre.value, baseline.summary.mre.value, summary.mre.unit);
+    if (warning) process.stderr.write(`lmk eval: ${warning}\n`);
   },
 };
