@@ -2,7 +2,7 @@
  * The shape check: fit the mean shape to predicted landmarks with a robust similarity and replace points
  * that are both far from the fitted shape and of low confidence by the fitted shape's points.
  */
-import type { ShapeModel } from './model';
+import { fitModes, ShapeModel } from './model';
 import { applySimilarity, fitSimilarity, Point, Similarity, similarityScale } from './similarity';
 
 export interface ShapeCheckOptions {
@@ -32,31 +32,21 @@ export interface ShapeCheckResult {
   residuals: number[];
 }
 
+/** Landmark pairs tried for the robust start. */
+const MAX_PAIRS = 200;
+
 /** Tukey's biweight at 4.685: zero weight beyond, so far points stop pulling the fit. */
 function tukey(z: number): number {
   const u = z / 4.685;
   return u < 1 ? (1 - u * u) ** 2 : 0;
 }
 
-function residualsOf(t: Similarity, points: readonly (readonly [number, number])[], model: ShapeModel, sigma: readonly number[], out: number[]): void {
+function residualsOf(t: Similarity, points: readonly (readonly [number, number])[], shape: readonly Point[], sigma: readonly number[], out: number[]): void {
   const s = similarityScale(t);
   for (let k = 0; k < points.length; k++) {
-    const [fx, fy] = applySimilarity(t, model.mean[k]);
+    const [fx, fy] = applySimilarity(t, shape[k]);
     out[k] = Math.hypot(points[k][0] - fx, points[k][1] - fy) / (s * sigma[k]);
   }
-}
-
-/** The similarity that maps m1 to p1 and m2 to p2 exactly (complex division); undefined for coincident points. */
-function similarityFromPair(m1: readonly number[], m2: readonly number[], p1: readonly number[], p2: readonly number[]): Similarity | undefined {
-  const mx = m2[0] - m1[0];
-  const my = m2[1] - m1[1];
-  const px = p2[0] - p1[0];
-  const py = p2[1] - p1[1];
-  const d = mx * mx + my * my;
-  if (!(d > 0) || (px === 0 && py === 0)) return undefined;
-  const a = (px * mx + py * my) / d;
-  const b = (py * mx - px * my) / d;
-  return { a, b, tx: p1[0] - (a * m1[0] - b * m1[1]), ty: p1[1] - (b * m1[0] + a * m1[1]) };
 }
 
 /** The k-th smallest (0-based) of values[0..count), reordering them (quickselect). */
@@ -105,44 +95,68 @@ export function checkShape(points: readonly (readonly [number, number])[], score
   const minInliers = Math.floor(o.minInlierFraction * n) + 1;
   if (finite.filter(Boolean).length < minInliers) return failed();
 
-  const meanSpread = model.spread.reduce((a, b) => a + b, 0) / n;
-  const floor = o.spreadFloor * meanSpread;
-  const sigma = model.spread.map((s) => Math.sqrt(s * s + floor * floor) || 1);
+  // The floor is a share of the shape's typical variation (similarity spread), the same for both stages.
+  const floor = (o.spreadFloor * model.spread.reduce((a, b) => a + b, 0)) / n;
+  const withFloor = (spread: number[]): number[] => spread.map((s) => Math.sqrt(s * s + floor * floor) || 1);
+  const sigma = withFloor(model.spread);
   const confidence = scores.map((s) => 0.1 + 0.9 * Math.min(1, Math.max(0, Number.isFinite(s) ? s : 0)));
 
   // Least median of squares: of the similarities that map one pair of landmarks exactly, the one whose
   // minInliers-th smallest residual is least. Inlined with squared residuals: this loop is the check's cost.
+  // Flat arrays of the finite points only: array destructuring in this loop cost several times the arithmetic.
   const finiteIndex = finite.flatMap((f, k) => (f ? [k] : []));
   const m = finiteIndex.length;
-  const inv = sigma.map((s) => 1 / (s * s));
+  const mean = new Float64Array(2 * m);
+  const pts = new Float64Array(2 * m);
+  const inv = new Float64Array(m);
+  finiteIndex.forEach((k, q) => {
+    mean[2 * q] = model.mean[k][0];
+    mean[2 * q + 1] = model.mean[k][1];
+    pts[2 * q] = copy[k][0];
+    pts[2 * q + 1] = copy[k][1];
+    inv[q] = 1 / (sigma[k] * sigma[k]);
+  });
   const squared = new Float64Array(m);
   let best: Similarity | undefined;
   let bestCost = Infinity;
+  // An even share of the pairs where there are many (37 landmarks: 666): with a minority of outliers most
+  // pairs are clean, and the time stays well under a millisecond.
+  const stride = Math.ceil((m * (m - 1)) / 2 / MAX_PAIRS);
+  let counter = 0;
   for (let i = 0; i < m; i++) {
     for (let j = i + 1; j < m; j++) {
-      const t = similarityFromPair(model.mean[finiteIndex[i]], model.mean[finiteIndex[j]], copy[finiteIndex[i]], copy[finiteIndex[j]]);
-      if (!t) continue;
-      const scale2 = t.a * t.a + t.b * t.b;
+      if (counter++ % stride) continue;
+      // The similarity mapping mean i, j onto points i, j (complex division).
+      const mx = mean[2 * j] - mean[2 * i];
+      const my = mean[2 * j + 1] - mean[2 * i + 1];
+      const px = pts[2 * j] - pts[2 * i];
+      const py = pts[2 * j + 1] - pts[2 * i + 1];
+      const d = mx * mx + my * my;
+      if (!(d > 0) || (px === 0 && py === 0)) continue;
+      const a = (px * mx + py * my) / d;
+      const b = (py * mx - px * my) / d;
+      const tx = pts[2 * i] - (a * mean[2 * i] - b * mean[2 * i + 1]);
+      const ty = pts[2 * i + 1] - (b * mean[2 * i] + a * mean[2 * i + 1]);
+      const scale2 = a * a + b * b;
       for (let q = 0; q < m; q++) {
-        const k = finiteIndex[q];
-        const [mx, my] = model.mean[k];
-        const dx = copy[k][0] - (t.a * mx - t.b * my + t.tx);
-        const dy = copy[k][1] - (t.b * mx + t.a * my + t.ty);
-        squared[q] = ((dx * dx + dy * dy) * inv[k]) / scale2;
+        const dx = pts[2 * q] - (a * mean[2 * q] - b * mean[2 * q + 1] + tx);
+        const dy = pts[2 * q + 1] - (b * mean[2 * q] + a * mean[2 * q + 1] + ty);
+        squared[q] = ((dx * dx + dy * dy) * inv[q]) / scale2;
       }
       const cost = select(squared, m, minInliers - 1);
       if (cost < bestCost) {
         bestCost = cost;
-        best = t;
+        best = { a, b, tx, ty };
       }
     }
   }
   if (!best) return failed();
 
+  // Stage 1: the mean shape alone, reweighted from the LMedS start.
   const weights = new Array<number>(n).fill(0);
   let fit: Similarity = best;
   for (let iter = 0; iter < 10; iter++) {
-    residualsOf(fit, copy, model, sigma, residuals);
+    residualsOf(fit, copy, model.mean, sigma, residuals);
     for (let k = 0; k < n; k++) weights[k] = finite[k] ? tukey(residuals[k]) * confidence[k] : 0;
     const next = fitSimilarity(model.mean, copy, weights);
     if (!next) break;
@@ -150,17 +164,57 @@ export function checkShape(points: readonly (readonly [number, number])[], score
     fit = next;
     if (change < 1e-6) break;
   }
-  residualsOf(fit, copy, model, sigma, residuals);
+
+  // Stage 2: mean shape plus modes, so that each point is judged against where the others put it.
+  const residualSigma = withFloor(model.residualSpread);
+  const noise = residualSigma.map((s) => (s * s) / 2);
+  const dev = new Float64Array(2 * n);
+  let shape: Point[] = model.mean;
+  const fitShape = (): boolean => {
+    const s2 = fit.a * fit.a + fit.b * fit.b;
+    for (let k = 0; k < n; k++) {
+      if (!finite[k]) continue;
+      const x = copy[k][0] - fit.tx;
+      const y = copy[k][1] - fit.ty;
+      dev[2 * k] = (fit.a * x + fit.b * y) / s2 - model.mean[k][0];
+      dev[2 * k + 1] = (fit.a * y - fit.b * x) / s2 - model.mean[k][1];
+    }
+    const coef = fitModes(model, dev, weights, noise);
+    shape = model.mean.map(([mx, my], k): Point => {
+      let x = mx;
+      let y = my;
+      for (let i = 0; i < coef.length; i++) {
+        x += coef[i] * model.modes[i][2 * k];
+        y += coef[i] * model.modes[i][2 * k + 1];
+      }
+      return [x, y];
+    });
+    const next = fitSimilarity(shape, copy, weights);
+    if (!next) return false;
+    fit = next;
+    residualsOf(fit, copy, shape, residualSigma, residuals);
+    return true;
+  };
+  for (let iter = 0; iter < 10; iter++) {
+    const before = fit;
+    if (!fitShape()) return failed();
+    for (let k = 0; k < n; k++) weights[k] = finite[k] ? tukey(residuals[k]) * confidence[k] : 0;
+    if (Math.hypot(fit.a - before.a, fit.b - before.b) < 1e-6 * similarityScale(fit)) break;
+  }
 
   let inliers = 0;
   for (let k = 0; k < n; k++) if (finite[k] && residuals[k] <= o.farSpreads) inliers++;
   if (inliers < minInliers) return failed();
 
   const replaced: number[] = [];
-  for (let k = 0; k < n; k++) {
-    if (finite[k] && !(residuals[k] > o.farSpreads && !(scores[k] >= o.lowScore))) continue;
-    copy[k] = applySimilarity(fit, model.mean[k]);
-    replaced.push(k);
+  for (let k = 0; k < n; k++) if (!finite[k] || (residuals[k] > o.farSpreads && !(scores[k] >= o.lowScore))) replaced.push(k);
+  if (replaced.length) {
+    // Where the other points put the replaced ones: one more fit without them.
+    const judged = residuals.slice();
+    for (const k of replaced) weights[k] = 0;
+    if (!fitShape()) return failed();
+    for (let k = 0; k < n; k++) residuals[k] = judged[k];
+    for (const k of replaced) copy[k] = applySimilarity(fit, shape[k]);
   }
   return { points: copy, replaced, fitFailed: false, residuals };
 }

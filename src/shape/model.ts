@@ -2,6 +2,7 @@
  * The training set's mean shape by generalised Procrustes analysis, and its JSON form for the model's
  * metadata (key `lmk.shape_model`).
  */
+import { solveSpd, symmetricEigen } from './linalg';
 import { applySimilarity, fitSimilarity, Point } from './similarity';
 
 export const SHAPE_MODEL_KEY = 'lmk.shape_model';
@@ -11,8 +12,45 @@ export interface ShapeModel {
   mean: Point[];
   /** Per landmark, RMS distance of the aligned training shapes from the mean, in the normalised frame's units. */
   spread: number[];
+  /** Main modes of variation of the aligned shapes: unit vectors over (x0, y0, x1, y1, ...). */
+  modes: number[][];
+  /** Variance of the aligned shapes along each mode. */
+  modeVariance: number[];
+  /**
+   * Per landmark, RMS distance of each training landmark from where the mean shape plus the modes, fitted
+   * to that shape's other landmarks, puts it (normalised units): the spread of a point predicted from the rest.
+   */
+  residualSpread: number[];
   /** Training shapes it was built from. */
   shapes: number;
+}
+
+/** Share of the aligned shapes' variance the modes keep. */
+const MODE_VARIANCE_KEPT = 0.9;
+
+/**
+ * Mode coefficients that best explain the deviations `dev` (2n, from the mean) of the landmarks with
+ * weight > 0: weighted least squares with each coefficient's prior variance as a ridge (noise variance per
+ * coordinate `noise` over weight), so that a few points cannot push the shape far from the training shapes.
+ */
+export function fitModes(model: Pick<ShapeModel, 'modes' | 'modeVariance'>, dev: ArrayLike<number>, weights: ArrayLike<number>, noise: ArrayLike<number>): Float64Array {
+  const k = model.modes.length;
+  const a = new Float64Array(k * k);
+  const b = new Float64Array(k);
+  for (let i = 0; i < k; i++) a[i * k + i] = 1 / model.modeVariance[i];
+  for (let l = 0; l < weights.length; l++) {
+    const w = weights[l] / noise[l];
+    if (!(w > 0)) continue;
+    for (let c = 2 * l; c < 2 * l + 2; c++) {
+      for (let i = 0; i < k; i++) {
+        const wi = w * model.modes[i][c];
+        b[i] += wi * dev[c];
+        for (let j = 0; j <= i; j++) a[i * k + j] += wi * model.modes[j][c];
+      }
+    }
+  }
+  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) a[j * k + i] = a[i * k + j];
+  return k ? solveSpd(a, b, k) : b;
 }
 
 /** Centred and scaled to RMS radius 1. */
@@ -70,14 +108,57 @@ export function buildShapeModel(items: readonly { landmarks: readonly (readonly 
   // Residuals against the final mean (the last alignment was to the mean before renormalising).
   aligned = shapes.map((s) => s.map((p) => applySimilarity(fitSimilarity(s, mean)!, p)));
   const spread = mean.map(([mx, my], k) => Math.sqrt(aligned.reduce((acc, a) => acc + (a[k][0] - mx) ** 2 + (a[k][1] - my) ** 2, 0) / aligned.length));
-  return { mean, spread, shapes: shapes.length };
+
+  // Modes: principal components of the aligned deviations.
+  const d = 2 * n;
+  const devs = aligned.map((a) => a.flatMap(([x, y], k) => [x - mean[k][0], y - mean[k][1]]));
+  const cov = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => devs.reduce((acc, v) => acc + v[i] * v[j], 0) / devs.length));
+  const eig = symmetricEigen(cov);
+  const total = eig.values.reduce((a, v) => a + Math.max(v, 0), 0);
+  // Enough modes for MODE_VARIANCE_KEPT, but fewer than a bare majority of points (n / 2 + 1, 4 coordinates to
+  // the similarity) can determine, and fewer than the shapes.
+  const maxModes = Math.max(0, Math.min(n - 2, shapes.length - 1));
+  let kept = 0;
+  let cumulative = 0;
+  while (kept < maxModes && cumulative < MODE_VARIANCE_KEPT * total && eig.values[kept] > 1e-12 * total) cumulative += eig.values[kept++];
+  const modes = eig.vectors.slice(0, kept);
+  const modeVariance = eig.values.slice(0, kept);
+  const noise = new Array<number>(n).fill(Math.max((total - cumulative) / d, 1e-12 * total, 1e-300));
+
+  // Leave one landmark out: fit the modes to the others, measure how far the left-out one is from its prediction.
+  const sumSquares = new Array<number>(n).fill(0);
+  const weights = new Array<number>(n).fill(1);
+  for (const dev of devs) {
+    for (let j = 0; j < n; j++) {
+      weights[j] = 0;
+      const coef = fitModes({ modes, modeVariance }, dev, weights, noise);
+      weights[j] = 1;
+      let px = 0;
+      let py = 0;
+      for (let i = 0; i < kept; i++) {
+        px += coef[i] * modes[i][2 * j];
+        py += coef[i] * modes[i][2 * j + 1];
+      }
+      sumSquares[j] += (dev[2 * j] - px) ** 2 + (dev[2 * j + 1] - py) ** 2;
+    }
+  }
+  const residualSpread = sumSquares.map((s) => Math.sqrt(s / devs.length));
+  return { mean, spread, modes, modeVariance, residualSpread, shapes: shapes.length };
 }
 
 const round = (v: number): number => Number(v.toPrecision(6));
 
 /** Compact one-line JSON for the `lmk.shape_model` metadata entry. */
 export function serializeShapeModel(model: ShapeModel): string {
-  return JSON.stringify({ version: 1, shapes: model.shapes, mean: model.mean.map(([x, y]) => [round(x), round(y)]), spread: model.spread.map(round) });
+  return JSON.stringify({
+    version: 1,
+    shapes: model.shapes,
+    mean: model.mean.map(([x, y]) => [round(x), round(y)]),
+    spread: model.spread.map(round),
+    residualSpread: model.residualSpread.map(round),
+    modeVariance: model.modeVariance.map(round),
+    modes: model.modes.map((m) => m.map(round)),
+  });
 }
 
 /** Parses and checks a `lmk.shape_model` entry; `source` names where it came from in the one-line error. */
@@ -100,10 +181,24 @@ export function parseShapeModel(text: string, source = SHAPE_MODEL_KEY): ShapeMo
   mean.forEach((p, k) => {
     if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(`mean[${k}] is not an [x, y] pair of finite numbers`);
   });
-  if (!Array.isArray(o.spread) || o.spread.length !== mean.length) fail(`spread must have one value per landmark (${mean.length})`);
-  const spread = o.spread as unknown[];
-  spread.forEach((s, k) => {
-    if (typeof s !== 'number' || !(s >= 0) || !Number.isFinite(s)) fail(`spread[${k}] must be a finite number >= 0, got ${JSON.stringify(s)}`);
+  const n = mean.length;
+  const perLandmark = (key: 'spread' | 'residualSpread'): number[] => {
+    const v = o[key];
+    if (!Array.isArray(v) || v.length !== n) fail(`${key} must have one value per landmark (${n})`);
+    (v as unknown[]).forEach((s, k) => {
+      if (typeof s !== 'number' || !(s >= 0) || !Number.isFinite(s)) fail(`${key}[${k}] must be a finite number >= 0, got ${JSON.stringify(s)}`);
+    });
+    return v as number[];
+  };
+  const spread = perLandmark('spread');
+  const residualSpread = perLandmark('residualSpread');
+  if (!Array.isArray(o.modes) || !Array.isArray(o.modeVariance) || o.modes.length !== o.modeVariance.length) fail('modes and modeVariance must be arrays of the same length');
+  const modes = o.modes as unknown[];
+  modes.forEach((m, i) => {
+    if (!Array.isArray(m) || m.length !== 2 * n || !m.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(`modes[${i}] must be ${2 * n} finite numbers`);
   });
-  return { mean: mean as Point[], spread: spread as number[], shapes: o.shapes as number };
+  (o.modeVariance as unknown[]).forEach((v, i) => {
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) fail(`modeVariance[${i}] must be a finite number > 0, got ${JSON.stringify(v)}`);
+  });
+  return { mean: mean as Point[], spread, modes: modes as number[][], modeVariance: o.modeVariance as number[], residualSpread, shapes: o.shapes as number };
 }
