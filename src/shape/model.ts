@@ -120,7 +120,8 @@ export function buildShapeModel(items: readonly { landmarks: readonly (readonly 
   const maxModes = Math.max(0, Math.min(n - 2, shapes.length - 1));
   let kept = 0;
   let cumulative = 0;
-  while (kept < maxModes && cumulative < MODE_VARIANCE_KEPT * total && eig.values[kept] > 1e-12 * total) cumulative += eig.values[kept++];
+  // The frame has RMS radius 1, so 1e-12 is variation at a millionth of the shape's size: none.
+  while (kept < maxModes && cumulative < MODE_VARIANCE_KEPT * total && eig.values[kept] > 1e-12) cumulative += eig.values[kept++];
   const modes = eig.vectors.slice(0, kept);
   const modeVariance = eig.values.slice(0, kept);
   const noise = new Array<number>(n).fill(Math.max((total - cumulative) / d, 1e-12 * total, 1e-300));
