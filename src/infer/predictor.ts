@@ -4,6 +4,7 @@ import { readModelMetadata } from '../onnx';
 import { DecodedImage } from '../io';
 import { fromGridPoint, Grid, Point } from '../data';
 import { decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS } from '../heatmaps';
+import { checkShape, parseShapeModel, ShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import { openSession, SessionOptions } from './session';
 import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
@@ -20,6 +21,8 @@ export interface PredictorOptions extends SessionOptions {
   sigma?: number;
   /** Refuse images with more pixels than this (default as sharp's limitInputPixels). */
   maxPixels?: number;
+  /** Replace far-off, low-confidence landmarks by the fitted training shape's (see src/shape). Default: when the model stores lmk.shape_model. */
+  shapeCheck?: boolean;
 }
 
 export interface Prediction {
@@ -31,6 +34,8 @@ export interface Prediction {
   landmarksMm?: Point[];
   /** Heatmap peak per landmark (about 1 for a confident detection; see heatmaps.DecodedLandmarks). */
   scores: number[];
+  /** Landmarks (0-based) the shape check replaced; present when the check ran. */
+  replaced?: number[];
 }
 
 function positiveInt(value: unknown, what: string, source: string): number {
@@ -56,6 +61,8 @@ export class Predictor {
     readonly threads: number | undefined,
     readonly maxPixels: number | undefined,
     readonly metadata: Record<string, string>,
+    /** The training shape the check fits; undefined when the check is off. */
+    readonly shapeModel: ShapeModel | undefined,
   ) {}
 
   static async create(o: PredictorOptions): Promise<Predictor> {
@@ -81,6 +88,9 @@ export class Predictor {
     positiveInt(grid.height, 'grid height', source);
     positiveInt(grid.width, 'grid width', source);
     const sigma = o.sigma ?? (metadata['lmk.sigma'] ? Number(metadata['lmk.sigma']) : 2);
+    const storedShape = metadata[SHAPE_MODEL_KEY];
+    if (o.shapeCheck && storedShape === undefined) throw new Error(`${source}: the shape check needs a model that stores ${SHAPE_MODEL_KEY} (written by lmk train)`);
+    const shapeModel = storedShape !== undefined && o.shapeCheck !== false ? parseShapeModel(storedShape, `${source}: ${SHAPE_MODEL_KEY}`) : undefined;
     if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`${source}: sigma must be a positive number, got ${sigma}`);
     let opened;
     try {
@@ -94,8 +104,12 @@ export class Predictor {
       throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
     }
     const classes = positiveInt(metadata['lmk.classes'], 'lmk.classes (metadata)', source);
+    if (shapeModel && shapeModel.mean.length !== classes) {
+      await session.release();
+      throw new Error(`${source}: ${SHAPE_MODEL_KEY} has ${shapeModel.mean.length} landmarks, the model ${classes}`);
+    }
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
-    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, sigma, o.threads, o.maxPixels, metadata);
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, sigma, o.threads, o.maxPixels, metadata, shapeModel);
   }
 
   /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */
@@ -132,11 +146,14 @@ export class Predictor {
   async landmarks(maps: Float32Array, info: PreparedImage['info']): Promise<Prediction> {
     const { height: h, width: w } = this.grid;
     const decoded = await decodeHeatmapsAsync(maps, this.classes, h, w, { method: this.decodeMethod, sigma: this.sigma });
-    const landmarks: Point[] = [];
+    let landmarks: Point[] = [];
     for (let k = 0; k < this.classes; k++) {
       landmarks.push(fromGridPoint([decoded.points[2 * k], decoded.points[2 * k + 1]], info, this.grid));
     }
-    const prediction: Prediction = { width: info.width, height: info.height, landmarks, scores: Array.from(decoded.scores) };
+    const scores = Array.from(decoded.scores);
+    const check = this.shapeModel ? checkShape(landmarks, scores, this.shapeModel) : undefined;
+    if (check) landmarks = check.points;
+    const prediction: Prediction = { width: info.width, height: info.height, landmarks, scores, ...(check ? { replaced: check.replaced } : {}) };
     if (info.pixelSpacingMm) {
       const [row, col] = info.pixelSpacingMm;
       prediction.landmarksMm = landmarks.map(([x, y]) => [x * col, y * row]);
