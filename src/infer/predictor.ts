@@ -4,6 +4,7 @@ import { readModelMetadata } from '../onnx';
 import { DecodedImage } from '../io';
 import { fromGridPoint, Grid, Point } from '../data';
 import { decodeDistributionsAsync, decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS } from '../heatmaps';
+import { checkShape, parseShapeModel, ShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import { openSession, SessionOptions } from './session';
 import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
@@ -20,6 +21,8 @@ export interface PredictorOptions extends SessionOptions {
   sigma?: number;
   /** Refuse images with more pixels than this (default as sharp's limitInputPixels). */
   maxPixels?: number;
+  /** Replace far-off, low-confidence landmarks by the fitted training shape's (see src/shape). Default: when the model stores lmk.shape_model. */
+  shapeCheck?: boolean;
 }
 
 export interface Prediction {
@@ -34,6 +37,8 @@ export interface Prediction {
    * heatmaps.DecodedLandmarks), for spatial-distribution models the probability mass near the point (0 to 1).
    */
   scores: number[];
+  /** Landmarks (0-based) the shape check replaced; present when the check ran. */
+  replaced?: number[];
 }
 
 function positiveInt(value: unknown, what: string, source: string): number {
@@ -61,6 +66,8 @@ export class Predictor {
     readonly threads: number | undefined,
     readonly maxPixels: number | undefined,
     readonly metadata: Record<string, string>,
+    /** The training shape the check fits; undefined when the check is off. */
+    readonly shapeModel: ShapeModel | undefined,
   ) {}
 
   static async create(o: PredictorOptions): Promise<Predictor> {
@@ -86,6 +93,9 @@ export class Predictor {
     positiveInt(grid.height, 'grid height', source);
     positiveInt(grid.width, 'grid width', source);
     const sigma = o.sigma ?? (metadata['lmk.sigma'] ? Number(metadata['lmk.sigma']) : 2);
+    const storedShape = metadata[SHAPE_MODEL_KEY];
+    if (o.shapeCheck && storedShape === undefined) throw new Error(`${source}: the shape check needs a model that stores ${SHAPE_MODEL_KEY} (written by lmk train)`);
+    const shapeModel = storedShape !== undefined && o.shapeCheck !== false ? parseShapeModel(storedShape, `${source}: ${SHAPE_MODEL_KEY}`) : undefined;
     if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`${source}: sigma must be a positive number, got ${sigma}`);
     let opened;
     try {
@@ -99,13 +109,17 @@ export class Predictor {
       throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
     }
     const classes = positiveInt(metadata['lmk.classes'], 'lmk.classes (metadata)', source);
+    if (shapeModel && shapeModel.mean.length !== classes) {
+      await session.release();
+      throw new Error(`${source}: ${SHAPE_MODEL_KEY} has ${shapeModel.mean.length} landmarks, the model ${classes}`);
+    }
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
     const output = metadata['lmk.output'] ?? 'heatmap';
     if (output !== 'heatmap' && output !== 'spatial-softmax') {
       await session.release();
       throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
     }
-    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata);
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata, shapeModel);
   }
 
   /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */
@@ -144,11 +158,14 @@ export class Predictor {
     const decoded = this.outputKind === 'spatial-softmax'
       ? await decodeDistributionsAsync(maps, this.classes, h, w, this.sigma)
       : await decodeHeatmapsAsync(maps, this.classes, h, w, { method: this.decodeMethod, sigma: this.sigma });
-    const landmarks: Point[] = [];
+    let landmarks: Point[] = [];
     for (let k = 0; k < this.classes; k++) {
       landmarks.push(fromGridPoint([decoded.points[2 * k], decoded.points[2 * k + 1]], info, this.grid));
     }
-    const prediction: Prediction = { width: info.width, height: info.height, landmarks, scores: Array.from(decoded.scores) };
+    const scores = Array.from(decoded.scores);
+    const check = this.shapeModel ? checkShape(landmarks, scores, this.shapeModel) : undefined;
+    if (check) landmarks = check.points;
+    const prediction: Prediction = { width: info.width, height: info.height, landmarks, scores, ...(check ? { replaced: check.replaced } : {}) };
     if (info.pixelSpacingMm) {
       const [row, col] = info.pixelSpacingMm;
       prediction.landmarksMm = landmarks.map(([x, y]) => [x * col, y * row]);

@@ -21,6 +21,8 @@ export interface PredictionLine {
   landmarks: Point[];
   landmarksMm?: Point[];
   scores: number[];
+  /** Landmarks (0-based) the shape check replaced; present when the check ran. */
+  replaced?: number[];
 }
 
 /** One line of errors.jsonl. */
@@ -166,6 +168,7 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
           landmarks: prediction.landmarks.map(([x, y]) => [round(x, 3), round(y, 3)]),
           ...(prediction.landmarksMm ? { landmarksMm: prediction.landmarksMm.map(([x, y]): Point => [round(x, 4), round(y, 4)]) } : {}),
           scores: prediction.scores.map((s) => round(s, 4)),
+          ...(prediction.replaced ? { replaced: prediction.replaced } : {}),
         };
         if (preview) {
           const path = join(overlayDir, tag.overlayName);

@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
 import { GraphBuilder, serializeModel } from '../../src/onnx';
+import { buildShapeModel, serializeShapeModel, SHAPE_MODEL_KEY } from '../../src/shape';
 import { Predictor, padBottomRight, cropTopLeft, paddedSize, cudaProviderProblem, cudaProviderStatus } from '../../src/infer';
 
 /**
@@ -42,6 +43,37 @@ describe('padding', () => {
 
 describe('Predictor', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lmk-predictor-'));
+
+  test('shape check: a far-off, weak landmark is replaced by the fitted training shape and reported; off with shapeCheck: false', async () => {
+    // Five landmarks on a 64x64 grid (= original pixels here); the training shapes are a jittered pentagon.
+    const pentagon = [0, 1, 2, 3, 4].map((k): [number, number] => [32 + 20 * Math.cos((2 * Math.PI * k) / 5), 32 + 20 * Math.sin((2 * Math.PI * k) / 5)]);
+    const items = Array.from({ length: 20 }, (_, i) => ({ landmarks: pentagon.map(([x, y], k): [number, number] => [x + 0.5 * Math.sin(7 * i + k), y + 0.5 * Math.cos(3 * i + 2 * k)]) }));
+    const metadata = { 'lmk.grid_height': '64', 'lmk.grid_width': '64', 'lmk.classes': '5', [SHAPE_MODEL_KEY]: serializeShapeModel(buildShapeModel(items)) };
+    const found: [number, number][] = pentagon.map(([x, y], k) => (k === 2 ? [x + 15, y - 25] : [Math.round(x), Math.round(y)]));
+    const maps = new Float32Array(5 * 64 * 64);
+    found.forEach(([cx, cy], k) => {
+      const peak = k === 2 ? 0.1 : 0.9;
+      for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) maps[k * 4096 + y * 64 + x] = peak * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 8);
+    });
+    const info = { width: 64, height: 64, pixelSpacingMm: undefined, format: 'png' as const };
+    const on = await Predictor.create({ model: brightestSpotModel(metadata) });
+    const off = await Predictor.create({ model: brightestSpotModel(metadata), shapeCheck: false });
+    try {
+      const r = await on.landmarks(maps, info);
+      expect(r.replaced).toEqual([2]);
+      expect(Math.hypot(r.landmarks[2][0] - pentagon[2][0], r.landmarks[2][1] - pentagon[2][1])).toBeLessThan(2);
+      expect(Math.hypot(r.landmarks[0][0] - found[0][0], r.landmarks[0][1] - found[0][1])).toBeLessThan(0.5);
+      const plain = await off.landmarks(maps, info);
+      expect(plain.replaced).toBeUndefined();
+      expect(Math.hypot(plain.landmarks[2][0] - found[2][0], plain.landmarks[2][1] - found[2][1])).toBeLessThan(0.5);
+    } finally {
+      await on.release();
+      await off.release();
+    }
+    await expect(Predictor.create({ model: brightestSpotModel({ 'lmk.grid_height': '64', 'lmk.grid_width': '64' }), shapeCheck: true })).rejects.toThrow(/the shape check needs a model that stores lmk.shape_model/);
+    await expect(Predictor.create({ model: brightestSpotModel({ ...metadata, [SHAPE_MODEL_KEY]: '{"version":3}' }) })).rejects.toThrow(/lmk\.shape_model: unsupported version 3/);
+    await expect(Predictor.create({ model: brightestSpotModel({ ...metadata, 'lmk.classes': '4' }) })).rejects.toThrow(/lmk\.shape_model has 5 landmarks, the model 4/);
+  });
 
   test('finds a bright dot at its original position through a grid that needs padding', async () => {
     const model = brightestSpotModel({ 'lmk.grid_height': '64', 'lmk.grid_width': '48', 'lmk.sigma': '2' });

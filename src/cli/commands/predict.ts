@@ -22,6 +22,7 @@ interface PredictArgs {
   'overlay-size': number;
   csv: boolean;
   'max-pixels'?: number;
+  'shape-check'?: boolean;
   quiet: boolean;
 }
 
@@ -75,6 +76,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     .option('overlay-size', { type: 'number', default: 1024, describe: 'longest side of the overlays in pixels' })
     .option('csv', { type: 'boolean', default: false, describe: 'also OUT/predictions.csv (rewritten from the JSONL at the end)' })
     .option('max-pixels', { type: 'number', describe: 'refuse images with more pixels (default 268402689)' })
+    .option('shape-check', { type: 'boolean', describe: 'replace far-off, low-confidence landmarks by the fitted training shape (default: on when the model stores one; --no-shape-check to turn off)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or summary' })
     .example('$0 predict --model head.onnx --input /pacs/export --out preds --csv', 'a folder tree; rerun to resume')
     .example('$0 predict --model hand.onnx --input a.dcm b.png --out preds --overlay', 'files, with overlays') as unknown as Argv<PredictArgs>,
@@ -87,6 +89,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       threads: args.threads,
       decode: args.decode as DecodeMethod,
       maxPixels: args['max-pixels'],
+      shapeCheck: args['shape-check'],
     });
 
     // The first SIGINT/SIGTERM finishes the images in flight and writes what is done; a second one exits at once.

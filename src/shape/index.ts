@@ -1,0 +1,10 @@
+/**
+ * Shape statistics over landmark sets and the shape check against far-off points. Pure math over points:
+ * imports nothing else of lmk.
+ */
+export { applySimilarity, fitSimilarity, similarityScale } from './similarity';
+export type { Point, Similarity } from './similarity';
+export { buildShapeModel, serializeShapeModel, parseShapeModel, SHAPE_MODEL_KEY } from './model';
+export type { ShapeModel } from './model';
+export { checkShape, DEFAULT_SHAPE_CHECK } from './check';
+export type { ShapeCheckOptions, ShapeCheckResult } from './check';
