@@ -29,11 +29,12 @@ export function rawDicomSyntax(bytes: Uint8Array): 'explicit' | 'implicit' | und
 
 /** The image format by content (magic bytes), never by file name. */
 export function detectFormat(bytes: Uint8Array): ImageFormat | undefined {
+  // First: PS3.10 lets the 128-byte preamble hold another format's header (dual-format files, often TIFF).
+  if (ascii(bytes, 128, 132) === 'DICM') return 'dicom';
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (startsWith(bytes, PNG_SIGNATURE)) return 'png';
   if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'tiff';
   if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 12) === 'WEBP') return 'webp';
-  if (ascii(bytes, 128, 132) === 'DICM') return 'dicom';
   if (ascii(bytes, 0, 2) === 'BM' && bytes.length >= 18) return 'bmp';
   if (/^\s*(ObjectType|NDims|ObjectSubType|Comment)\s*=/.test(ascii(bytes, 0, 64))) return 'mha';
   if (rawDicomSyntax(bytes)) return 'dicom';

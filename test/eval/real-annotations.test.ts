@@ -1,5 +1,5 @@
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
-import { evaluatePredictions, GU2NET_HEAD_MM_PER_GRID_PIXEL, roundHalfEven } from '../../src/eval';
+import { evaluatePredictions, GU2NET_HEAD_MM_PER_GRID_PIXEL, roundHalfEven, type EvaluationDataset } from '../../src/eval';
 import type { Point } from '../../src/data/types';
 import { loadDataset } from '../../src/data';
 import { chestDataset, handDataset, headDataset, shifted } from './ground-truth';
@@ -11,7 +11,8 @@ describeWithSharedData('MRE/SDR on the real annotations with known offsets', () 
   const root = SHARED_DATA as string;
 
   describe('head (ISBI 2015, physical: 0.1 mm per original pixel)', () => {
-    const head = headDataset(root, 150);
+    let head: EvaluationDataset;
+    beforeAll(() => { head = headDataset(root, 150); });
 
     test('every landmark +3 px in x gives 0.3 mm exactly, std 0, SDR 100 %', () => {
       const s = evaluatePredictions(head, shifted(head, ([x, y]) => [x + 3, y]));
@@ -44,7 +45,8 @@ describeWithSharedData('MRE/SDR on the real annotations with known offsets', () 
   });
 
   describe('hand (Digital Hand Atlas, physical: 50 mm between landmarks 1 and 5)', () => {
-    const hand = handDataset(root, false);
+    let hand: EvaluationDataset;
+    beforeAll(() => { hand = handDataset(root, false); });
 
     test('offsets of 1 mm (odd landmarks) and 3 mm (even) by the per-image wrist scale', () => {
       expect(hand.items.length).toBeGreaterThan(900);

@@ -88,17 +88,19 @@ export interface DicomSpec {
   transferSyntax: string;
   /** Data set elements other than pixel data, in ascending tag order. */
   elements: Element[];
-  /** Native pixel bytes (little endian), or compressed fragments. */
-  pixels: Buffer | { fragments: Buffer[] };
+  /** Native pixel bytes (little endian), compressed fragments, or null for a non-image object (a report, say). */
+  pixels: Buffer | { fragments: Buffer[] } | null;
   /** Part-10 preamble and meta header (default true). */
   part10?: boolean;
+  /** The 128-byte preamble (default zeros). */
+  preamble?: Buffer;
 }
 
 export function writeDicom(spec: DicomSpec): Buffer {
   const implicit = spec.transferSyntax === '1.2.840.10008.1.2';
-  const pixelElement = Buffer.isBuffer(spec.pixels)
-    ? encodeElement({ tag: 0x7fe00010, vr: 'OW', value: spec.pixels }, implicit)
-    : encapsulated(spec.pixels.fragments);
+  const pixelElement = spec.pixels === null ? Buffer.alloc(0)
+    : Buffer.isBuffer(spec.pixels) ? encodeElement({ tag: 0x7fe00010, vr: 'OW', value: spec.pixels }, implicit)
+      : encapsulated(spec.pixels.fragments);
   let dataSet = Buffer.concat([...spec.elements.map((e) => encodeElement(e, implicit)), pixelElement]);
   if (spec.transferSyntax === '1.2.840.10008.1.2.1.99') dataSet = deflateRawSync(dataSet);
   if (spec.part10 === false) return dataSet;
@@ -111,7 +113,9 @@ export function writeDicom(spec: DicomSpec): Buffer {
   ]);
   const groupLength = Buffer.alloc(4);
   groupLength.writeUInt32LE(meta.length, 0);
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), encodeElement({ tag: 0x00020000, vr: 'UL', value: groupLength }, false), meta, dataSet]);
+  const preamble = spec.preamble ?? Buffer.alloc(128);
+  if (preamble.length !== 128) throw new Error(`a DICOM preamble is 128 bytes, got ${preamble.length}`);
+  return Buffer.concat([preamble, Buffer.from('DICM'), encodeElement({ tag: 0x00020000, vr: 'UL', value: groupLength }, false), meta, dataSet]);
 }
 
 /** The image-pixel module of a single-frame grey image. */
@@ -130,4 +134,31 @@ export function greyImageElements(o: { width: number; height: number; bitsAlloca
     ...(o.extra ?? []),
   ];
   return elements.sort((a, b) => a.tag - b.tag);
+}
+
+/**
+ * A preamble that is also a little-endian TIFF header with one IFD (PS3.10 dual-format files): the TIFF's one
+ * uncompressed grey strip is the `stripBytes` bytes at `stripOffset` of the whole file, the DICOM's native pixel data.
+ */
+export function tiffPreamble(o: { width: number; height: number; bitsPerSample: number; stripOffset: number; stripBytes: number }): Buffer {
+  const SHORT = 3;
+  const LONG = 4;
+  const entries: [number, number, number][] = [
+    [256, LONG, o.width], [257, LONG, o.height], [258, SHORT, o.bitsPerSample], [259, SHORT, 1], [262, SHORT, 1],
+    [273, LONG, o.stripOffset], [277, SHORT, 1], [278, LONG, o.height], [279, LONG, o.stripBytes],
+  ];
+  const b = Buffer.alloc(128);
+  b.write('II*\0', 0, 'latin1');
+  b.writeUInt32LE(8, 4);
+  b.writeUInt16LE(entries.length, 8);
+  entries.forEach(([tag, type, value], i) => {
+    const at = 10 + 12 * i;
+    b.writeUInt16LE(tag, at);
+    b.writeUInt16LE(type, at + 2);
+    b.writeUInt32LE(1, at + 4);
+    if (type === SHORT) b.writeUInt16LE(value, at + 8);
+    else b.writeUInt32LE(value, at + 8);
+  });
+  // The next-IFD offset after the entries stays 0: one image.
+  return b;
 }

@@ -1,9 +1,10 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import sharp from 'sharp';
 import { detectFormat, inspectImage, readImage, readImageInfo } from '../../src/io';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
-import { Element, greyImageElements, str, us, writeDicom } from './dicom-writer';
+import { Element, greyImageElements, str, tiffPreamble, us, writeDicom } from './dicom-writer';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'io');
 const EXPLICIT = '1.2.840.10008.1.2.1';
@@ -174,6 +175,45 @@ describe('DICOM bad input', () => {
     await expect(readImage(colour)).rejects.toThrow('unsupported DICOM colour image');
     const frames = writeDicom({ transferSyntax: EXPLICIT, elements: greyImageElements({ width: 1, height: 1, bitsAllocated: 8, bitsStored: 8, extra: [str(0x00280008, 'IS', '3')] }), pixels: Buffer.alloc(4) });
     await expect(readImage(frames)).rejects.toThrow('multi-frame DICOM (3 frames) is not supported');
+  });
+});
+
+describe('DICOM files whose preamble is a TIFF header (PS3.10 dual-format)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lmk-dcm-dual-'));
+  const stored = [0, 1, 100, 4095];
+  const pixels = Buffer.alloc(2 * stored.length);
+  stored.forEach((v, i) => pixels.writeUInt16LE(v, 2 * i));
+  // The rescale makes the DICOM's values differ from the stored ones a TIFF reader sees.
+  const elements = greyImageElements({ width: 2, height: 2, bitsAllocated: 16, bitsStored: 12, extra: [str(0x00281052, 'DS', '-100'), str(0x00281053, 'DS', '2')] });
+  /** The DICOM with a TIFF header in its preamble whose strip is the DICOM's pixel data (the file's last bytes). */
+  const dual = (spec: { pixels: Buffer | null }): Buffer => {
+    const plain = writeDicom({ transferSyntax: EXPLICIT, elements, ...spec });
+    const stripOffset = plain.length - pixels.length;
+    return writeDicom({ transferSyntax: EXPLICIT, elements, ...spec, preamble: tiffPreamble({ width: 2, height: 2, bitsPerSample: 16, stripOffset, stripBytes: pixels.length }) });
+  };
+
+  it('decodes as the DICOM, though a TIFF reader reads it too', async () => {
+    const bytes = dual({ pixels });
+    expect(await sharp(bytes).metadata()).toMatchObject({ format: 'tiff', width: 2, height: 2, channels: 1, depth: 'ushort' });
+    const tiff = await sharp(bytes).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+    expect(tiff.info).toMatchObject({ width: 2, height: 2, channels: 1 });
+    expect(Array.from(new Uint16Array(tiff.data.buffer, tiff.data.byteOffset, stored.length))).toEqual(stored);
+
+    expect(detectFormat(bytes)).toBe('dicom');
+    const path = join(dir, 'dual.tif');
+    writeFileSync(path, bytes);
+    expect(await readImageInfo(path)).toMatchObject({ format: 'dicom', width: 2, height: 2, bitsStored: 12, modality: 'CR' });
+    expect(Array.from((await readImage(path)).data)).toEqual([-100, -98, 100, 8090]);
+  });
+
+  it('keeps one-line errors for a non-image object and a truncated file', async () => {
+    const report = join(dir, 'report.dcm');
+    writeFileSync(report, dual({ pixels: null }));
+    await expect(readImage(report)).rejects.toThrow(new Error(`${report}: DICOM file has no pixel data`));
+    const cut = join(dir, 'cut.dcm');
+    const whole = dual({ pixels });
+    writeFileSync(cut, whole.subarray(0, whole.length - 6));
+    await expect(readImage(cut)).rejects.toThrow(new Error(`${cut}: corrupt or truncated DICOM (buffer overrun)`));
   });
 });
 
