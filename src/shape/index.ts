@@ -4,7 +4,7 @@
  */
 export { applySimilarity, fitSimilarity, similarityScale } from './similarity';
 export type { Point, Similarity } from './similarity';
-export { buildShapeModel, serializeShapeModel, parseShapeModel, SHAPE_MODEL_KEY } from './model';
+export { buildShapeModel, serializeShapeModel, parseShapeModel, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, SHAPE_MODEL_KEY } from './model';
 export type { ShapeModel } from './model';
 export { checkShape, DEFAULT_SHAPE_CHECK } from './check';
 export type { ShapeCheckOptions, ShapeCheckResult } from './check';

@@ -68,15 +68,19 @@ function normalise(shape: readonly (readonly [number, number])[]): Point[] {
   return shape.map(([x, y]): Point => [(x - cx) / r, (y - cy) / r]);
 }
 
+/** A similarity fits two points exactly, so a shape check needs a third; and a mean needs two shapes. */
+export const MIN_SHAPE_LANDMARKS = 3;
+export const MIN_SHAPE_ITEMS = 2;
+
 /**
  * Generalised Procrustes alignment of the items' landmarks (original pixels; sizes may differ): each shape
  * is mapped onto the mean by the least-squares similarity, the mean is re-estimated and renormalised,
  * until it stops moving. The spread is what is left after that alignment.
  */
 export function buildShapeModel(items: readonly { landmarks: readonly (readonly [number, number])[] }[]): ShapeModel {
-  if (items.length < 2) throw new Error(`shape model: needs at least 2 annotated items, got ${items.length}`);
+  if (items.length < MIN_SHAPE_ITEMS) throw new Error(`shape model: needs at least ${MIN_SHAPE_ITEMS} annotated items, got ${items.length}`);
   const n = items[0].landmarks.length;
-  if (n < 3) throw new Error(`shape model: needs at least 3 landmarks, got ${n}`);
+  if (n < MIN_SHAPE_LANDMARKS) throw new Error(`shape model: needs at least ${MIN_SHAPE_LANDMARKS} landmarks, got ${n}`);
   items.forEach((item, i) => {
     if (item.landmarks.length !== n) throw new Error(`shape model: item ${i} has ${item.landmarks.length} landmarks, item 0 has ${n}`);
     const bad = item.landmarks.findIndex(([x, y]) => !Number.isFinite(x) || !Number.isFinite(y));

@@ -19,6 +19,7 @@ import { initStateDict, validateSeed } from '../models/parameters';
 import { derivedSeed } from '../models/random';
 import { readSafetensors, writeSafetensors } from '../models/safetensors';
 import { ModelSpec, resolveSpec } from '../models/spec';
+import { buildShapeModel, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, serializeShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import { buildNetwork } from '../models/network';
 import type { StateDict } from '../models/state-dict';
 import { importSafetensors } from '../models/weights';
@@ -575,6 +576,8 @@ async function writeModel(modelPath: string, onnxPath: string, weights: StateDic
     'lmk.grid_height': String(r.grid.height),
     'lmk.grid_width': String(r.grid.width),
     'lmk.sigma': String(r.sigma),
+    // The training shape, for the Predictor's check against far-off points (where one can be checked).
+    ...(r.spec.classes >= MIN_SHAPE_LANDMARKS && r.train.length >= MIN_SHAPE_ITEMS ? { [SHAPE_MODEL_KEY]: serializeShapeModel(buildShapeModel(r.train)) } : {}),
   };
   await fsp.mkdir(dirname(modelPath), { recursive: true });
   await writeSafetensors(modelPath, weights, metadata);

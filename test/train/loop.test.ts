@@ -102,9 +102,9 @@ describe('train', () => {
       lrSchedule: 'cosine', epochs: 10, augment: false, outDir: join(dir, 'run-softmax'), threads: 1, workers: 1,
     }, { onEpoch: (e) => epochs.push(e) });
     expect(result.status).toBe('finished');
-    // The rate falls along the cosine from 3e-3 towards 3e-5.
-    expect(epochs[0].lr).toBeLessThan(3e-3);
-    expect(epochs[9].lr).toBeLessThan(1e-4);
+    // The rate falls along the cosine from 1e-2 to 1e-4.
+    expect(epochs[0].lr).toBeLessThan(1e-2);
+    expect(epochs[9].lr).toBeLessThan(1.1e-4);
     expect(epochs.map((e) => e.lr)).toEqual([...epochs.map((e) => e.lr)].sort((a, b) => b - a));
 
     const model = parseModel(readFileSync(result.onnxFile!));
@@ -142,7 +142,7 @@ describe('train', () => {
     const options = {
       spec: { arch: 'unet' as const, encoder: 'vgg19' as const, classes: 2, inChannels: 3 as const, widthMultiplier: 1 / 16 },
       train: items.slice(0, 8), validation: items.slice(8), grid: { height: 32, width: 32 }, sigma: 2, loss: 'softmax_ce' as const,
-      lr: 1e-3, lrSchedule: 'cosine' as const, epochs: 1000, outDir: join(dir, 'run-time'), logFile: join(dir, 'time.jsonl'), threads: 1, workers: 0,
+      lr: 1e-3, lrSchedule: 'cosine' as const, epochs: 1000, earlyStoppingPatience: 100_000, outDir: join(dir, 'run-time'), logFile: join(dir, 'time.jsonl'), threads: 1, workers: 0,
     };
     const started = performance.now();
     const first = await train({ ...options, timeLimitMinutes: 0.05 });
