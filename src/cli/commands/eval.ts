@@ -14,6 +14,7 @@ interface EvalArgs {
   root: string;
   predictions?: string;
   model?: string;
+  'shape-check'?: boolean;
   split: string;
   protocol: string;
   thresholds?: string;
@@ -41,6 +42,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     .option('protocol', { type: 'string', choices: PROTOCOLS, default: 'physical', describe: 'physical: sub-pixel errors in mm (chest: px of the 512x512 grid); gu2net: GU2Net\'s rounded-grid computation' })
     .option('thresholds', { type: 'string', describe: 'SDR thresholds, comma-separated (default: head 2,2.5,3,4 mm; hand 2,4,10 mm; chest 3,6,9 px)' })
     .option('threads', { type: 'number', describe: 'ONNX Runtime threads with --model' })
+    .option('shape-check', { type: 'boolean', describe: 'with --model: the Predictor\'s shape check (default: on when the model stores a training shape; --no-shape-check to turn off)' })
     .option('json', { type: 'boolean', default: false, describe: 'print {"n_images", "mre": {"value", "unit", "std"}, "sdr": {"2": pct, ...}, "per_landmark": [...], "baseline": {"n_train", "mre", "sdr"}}' })
     .check((args) => {
       if ((args.predictions === undefined) === (args.model === undefined)) throw new UsageError('give exactly one of --predictions and --model');
@@ -63,7 +65,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       const bar = progressBar('predict |{bar}| {value}/{total} images | {eta_formatted} left', args.json, 10);
       bar?.start(dataset.items.length, 0);
       try {
-        const records = await predictItems(args.model as string, dataset.items, { threads: args.threads, onItem: (done) => bar?.update(done) });
+        const records = await predictItems(args.model as string, dataset.items, { threads: args.threads, shapeCheck: args['shape-check'], onItem: (done) => bar?.update(done) });
         predictions = new Map(records.map((r) => [r.id, r.landmarks]));
       } finally {
         bar?.stop();
