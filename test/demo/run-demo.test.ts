@@ -2,6 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { runDemo } from '../../src/demo/run';
+import { parseModel } from '../../src/onnx';
+import { parseShapeModel, SHAPE_MODEL_KEY } from '../../src/shape';
 
 // The full demo (600 steps) is a command, not a test; this checks that every stage runs and writes
 // its files, with a couple of training steps.
@@ -22,6 +24,10 @@ describe('lmk demo pipeline', () => {
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| mean shape \| \d+\.\d\d \|/);
     expect(readFileSync(join(out, 'predictions.jsonl'), 'utf8').trim().split('\n')).toHaveLength(40);
     for (const f of ['model.onnx', 'sdr.png', 'per-landmark.png']) expect(existsSync(join(out, f))).toBe(true);
+    // The demo's model reads as a spatial distribution and carries its training shape for the shape check.
+    const metadata = parseModel(readFileSync(join(out, 'model.onnx'))).metadata ?? {};
+    expect(metadata['lmk.output']).toBe('spatial-softmax');
+    expect(parseShapeModel(metadata[SHAPE_MODEL_KEY]).mean).toHaveLength(7);
     expect(readdirSync(join(out, 'overlays')).filter((f) => f.endsWith('.png'))).toHaveLength(6);
   }, 300_000);
 });
