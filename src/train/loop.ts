@@ -331,10 +331,10 @@ function radialErrors(heatmaps: Float32Array, items: LandmarkItem[], r: Resolved
   const k = r.spec.classes;
   const { height, width } = r.grid;
   // As the exported model does (see outputProbabilities): decode probabilities, not logits.
+  const crop = (maps: Float32Array): Float32Array => cropTopLeft(maps, items.length, k, r.padded.height, r.padded.width, height, width);
   const decoded = r.loss === 'softmax_ce'
-    ? decodeDistributionsBatch(cropTopLeft(spatialSoftmax(heatmaps, items.length * k, r.padded.height * r.padded.width), items.length, k, r.padded.height, r.padded.width, height, width), items.length, k, height, width, r.sigma)
-    : decodeHeatmapsBatch(cropTopLeft(r.loss === 'bce' ? heatmaps.map((v) => 1 / (1 + Math.exp(-v))) : heatmaps, items.length, k, r.padded.height, r.padded.width, height, width),
-      items.length, k, height, width, { method: 'gaussian-fit', sigma: r.sigma });
+    ? decodeDistributionsBatch(crop(spatialSoftmax(heatmaps, items.length * k, r.padded.height * r.padded.width)), items.length, k, height, width, r.sigma)
+    : decodeHeatmapsBatch(crop(r.loss === 'bce' ? heatmaps.map((v) => 1 / (1 + Math.exp(-v))) : heatmaps), items.length, k, height, width, { method: 'gaussian-fit', sigma: r.sigma });
   const mm = items.every((i) => i.mmPerPixel !== undefined);
   let sum = 0;
   items.forEach((item, b) => {
@@ -368,8 +368,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     if (diff) throw new Error(`${checkpointPath}: cannot resume with different settings: ${diff}`);
     const done = resumed.state;
     const earlyStopped = r.validation.length > 0 && new EarlyStopping(r.earlyStoppingPatience, done.earlyStopping).shouldStop;
-    const timeUp = r.timeLimitSeconds !== undefined && (done.elapsedSeconds ?? 0) >= r.timeLimitSeconds;
-    if (done.finished && (done.step >= targetSteps(r) || earlyStopped || timeUp)) {
+    const outOfTime = r.timeLimitSeconds !== undefined && (done.elapsedSeconds ?? 0) >= r.timeLimitSeconds;
+    if (done.finished && (done.step >= targetSteps(r) || earlyStopped || outOfTime)) {
       // Nothing left to train (a larger --epochs/--steps extends a run that is not early-stopped): hand back the final model.
       const final = r.validation.length && (await fileExists(bestPath)) ? (await readSafetensors(bestPath)).tensors : resumed.weights;
       await writeModel(modelPath, onnxPath, final, r);
