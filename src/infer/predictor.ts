@@ -97,6 +97,12 @@ export class Predictor {
     if (o.shapeCheck && storedShape === undefined) throw new Error(`${source}: the shape check needs a model that stores ${SHAPE_MODEL_KEY} (written by lmk train)`);
     const shapeModel = storedShape !== undefined && o.shapeCheck !== false ? parseShapeModel(storedShape, `${source}: ${SHAPE_MODEL_KEY}`) : undefined;
     if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`${source}: sigma must be a positive number, got ${sigma}`);
+    const classes = positiveInt(metadata['lmk.classes'], 'lmk.classes (metadata)', source);
+    if (shapeModel && shapeModel.mean.length !== classes) throw new Error(`${source}: ${SHAPE_MODEL_KEY} has ${shapeModel.mean.length} landmarks, the model ${classes}`);
+    const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
+    const output = metadata['lmk.output'] ?? 'heatmap';
+    if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
+    // Everything the metadata decides is checked above, before a session exists that would need releasing.
     let opened;
     try {
       opened = await openSession(bytes, o);
@@ -107,17 +113,6 @@ export class Predictor {
     if (!session.inputNames.includes('image') || !session.outputNames.includes('heatmaps')) {
       await session.release();
       throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
-    }
-    const classes = positiveInt(metadata['lmk.classes'], 'lmk.classes (metadata)', source);
-    if (shapeModel && shapeModel.mean.length !== classes) {
-      await session.release();
-      throw new Error(`${source}: ${SHAPE_MODEL_KEY} has ${shapeModel.mean.length} landmarks, the model ${classes}`);
-    }
-    const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
-    const output = metadata['lmk.output'] ?? 'heatmap';
-    if (output !== 'heatmap' && output !== 'spatial-softmax') {
-      await session.release();
-      throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
     }
     return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata, shapeModel);
   }
