@@ -2,7 +2,7 @@
 /**
  * The shape check on ISBI 2015 annotations (a measurement, not a test): shape model from 001-150, test on
  * 151-300 ground truth plus Gaussian noise (per axis, mm) and 0-3 far-off points per image (10-30 mm away,
- * random direction). Prints MRE before/after and what was replaced. Needs `npm run build` and ../shared/data.
+ * random direction; or 40-90 mm away with a good point's score, as a detector sure of the wrong structure). Prints MRE before/after and what was replaced. Needs `npm run build` and ../shared/data.
  * Usage: node scripts/measure-shape-check.js [options JSON for checkShape, e.g. '{"farSpreads":5}']
  */
 const { readFileSync } = require('fs');
@@ -28,9 +28,10 @@ const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 214748364
 const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 const mre = (pred, gt) => pred.reduce((a, p, k) => a + Math.hypot(p[0] - gt[k][0], p[1] - gt[k][1]), 0) / gt.length / PX_PER_MM;
 
-// Scores: good points 0.5-0.9; outliers 0-0.3 ('low'), or every point 0.1 ('all low': confidence says nothing).
-for (const mode of ['low', 'all low']) {
-  for (const noise of [0, 1.5]) {
+// Scores: good points 0.5-0.9; outliers 0-0.3 ('low'), or every point 0.1 ('all low': confidence says nothing),
+// or outliers 40-90 mm off scored like good points ('sure').
+for (const mode of ['low', 'all low', 'sure']) {
+  for (const noise of mode === 'sure' ? [1.5, 3] : [0, 1.5]) {
     for (const outliers of [0, 1, 2, 3]) {
       seed = 7 + outliers;
       let before = 0, after = 0, replaced = 0, goodReplaced = 0, failed = 0, back = 0, backCount = 0;
@@ -40,7 +41,7 @@ for (const mode of ['low', 'all low']) {
         const moved = new Set();
         while (moved.size < outliers) moved.add(Math.floor(rand() * 19));
         for (const k of moved) {
-          const d = (10 + 20 * rand()) * PX_PER_MM;
+          const d = (mode === 'sure' ? 40 + 50 * rand() : 10 + 20 * rand()) * PX_PER_MM;
           const a = 2 * Math.PI * rand();
           pred[k] = [pred[k][0] + d * Math.cos(a), pred[k][1] + d * Math.sin(a)];
           if (mode === 'low') scores[k] = 0.3 * rand();

@@ -1,6 +1,7 @@
 /**
  * The shape check: fit the mean shape to predicted landmarks with a robust similarity and replace points
- * that are both far from the fitted shape and of low confidence by the fitted shape's points.
+ * that are far from the fitted shape and of low confidence, or so far that no confidence makes them
+ * plausible, by the fitted shape's points.
  */
 import { fitModes, ShapeModel } from './model';
 import { applySimilarity, fitSimilarity, Point, Similarity, similarityScale } from './similarity';
@@ -11,6 +12,11 @@ export interface ShapeCheckOptions {
   /** ... and is replaced only when its confidence is below this. */
   lowScore?: number;
   /**
+   * A point farther than this many spreads is replaced whatever its confidence: a detector can be sure of
+   * the wrong structure (a second, similar edge), and no anatomy puts a landmark there.
+   */
+  impossibleSpreads?: number;
+  /**
    * Added in quadrature to every landmark's spread, as a fraction of the mean spread: landmarks that hardly
    * vary in the training set still carry the detector's own error.
    */
@@ -19,7 +25,7 @@ export interface ShapeCheckOptions {
   minInlierFraction?: number;
 }
 
-export const DEFAULT_SHAPE_CHECK: Required<ShapeCheckOptions> = { farSpreads: 4, lowScore: 0.5, spreadFloor: 0.5, minInlierFraction: 0.5 };
+export const DEFAULT_SHAPE_CHECK: Required<ShapeCheckOptions> = { farSpreads: 4, lowScore: 0.5, impossibleSpreads: 16, spreadFloor: 0.5, minInlierFraction: 0.5 };
 
 export interface ShapeCheckResult {
   /** The points with the replaced ones set to the fitted shape's. */
@@ -83,6 +89,7 @@ export function checkShape(points: readonly (readonly [number, number])[], score
   const o = { ...DEFAULT_SHAPE_CHECK, ...options };
   if (!(o.farSpreads > 0)) throw new Error(`shape check: farSpreads must be > 0, got ${o.farSpreads}`);
   if (!(o.lowScore >= 0)) throw new Error(`shape check: lowScore must be >= 0, got ${o.lowScore}`);
+  if (!(o.impossibleSpreads >= o.farSpreads)) throw new Error(`shape check: impossibleSpreads must be >= farSpreads (${o.farSpreads}), got ${o.impossibleSpreads}`);
   if (!(o.spreadFloor >= 0)) throw new Error(`shape check: spreadFloor must be >= 0, got ${o.spreadFloor}`);
   // Below one half a minority of agreeing points could outvote the rest.
   if (!(o.minInlierFraction >= 0.5 && o.minInlierFraction < 1)) throw new Error(`shape check: minInlierFraction must be in [0.5, 1), got ${o.minInlierFraction}`);
@@ -207,7 +214,9 @@ export function checkShape(points: readonly (readonly [number, number])[], score
   if (inliers < minInliers) return failed();
 
   const replaced: number[] = [];
-  for (let k = 0; k < n; k++) if (!finite[k] || (residuals[k] > o.farSpreads && !(scores[k] >= o.lowScore))) replaced.push(k);
+  for (let k = 0; k < n; k++) {
+    if (!finite[k] || residuals[k] > o.impossibleSpreads || (residuals[k] > o.farSpreads && !(scores[k] >= o.lowScore))) replaced.push(k);
+  }
   if (replaced.length) {
     // Where the other points put the replaced ones: one more fit without them.
     const judged = residuals.slice();

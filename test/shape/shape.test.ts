@@ -1,4 +1,4 @@
-import { applySimilarity, buildShapeModel, checkShape, fitSimilarity, parseShapeModel, serializeShapeModel, ShapeModel } from '../../src/shape';
+import { applySimilarity, buildShapeModel, checkShape, DEFAULT_SHAPE_CHECK, fitSimilarity, parseShapeModel, serializeShapeModel, ShapeModel } from '../../src/shape';
 import { symmetricEigen } from '../../src/shape/linalg';
 import type { Point } from '../../src/data/types';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
@@ -114,6 +114,19 @@ describe('checkShape on synthetic shapes', () => {
     expect(distance(res.points[5], truth[5])).toBeLessThan(4 * 4);
   });
 
+  test('a confident point is kept a few spreads off, and replaced where no anatomy puts it', () => {
+    const moved = (d: number): Point[] => truth.map((p, k): Point => (k === 2 ? [p[0] + d, p[1] - d] : p));
+    const near = checkShape(moved(25), high, model);
+    expect(near.residuals[2]).toBeGreaterThan(DEFAULT_SHAPE_CHECK.farSpreads);
+    expect(near.residuals[2]).toBeLessThan(DEFAULT_SHAPE_CHECK.impossibleSpreads);
+    expect(near.replaced).toEqual([]);
+    const far = checkShape(moved(250), high, model);
+    expect(far.residuals[2]).toBeGreaterThan(DEFAULT_SHAPE_CHECK.impossibleSpreads);
+    expect(far.replaced).toEqual([2]);
+    expect(distance(far.points[2], truth[2])).toBeLessThan(4 * 4);
+    expect(checkShape(moved(250), high, model, { impossibleSpreads: Infinity }).replaced).toEqual([]);
+  });
+
   test('when most points disagree with every fit, replaces none and says so', () => {
     const scattered = truth.map((p, k): Point => (k < 4 ? [p[0] + 300 * Math.cos(k * 2.1), p[1] + 300 * Math.sin(k * 1.3)] : p));
     const res = checkShape(scattered, BASE.map(() => 0), model);
@@ -124,6 +137,7 @@ describe('checkShape on synthetic shapes', () => {
   test('refuses mismatched lengths and a minority inlier fraction', () => {
     expect(() => checkShape(truth.slice(1), high.slice(1), model)).toThrow('shape check: the shape model has 7 landmarks, got 6 points and 6 scores');
     expect(() => checkShape(truth, high, model, { minInlierFraction: 0.3 })).toThrow('minInlierFraction must be in [0.5, 1), got 0.3');
+    expect(() => checkShape(truth, high, model, { impossibleSpreads: 3 })).toThrow('impossibleSpreads must be >= farSpreads (4), got 3');
   });
 });
 
@@ -182,6 +196,30 @@ describeWithSharedData('checkShape on real annotations', () => {
       expect(checkShape(moved, moved.map(() => 0.8), model).replaced).toEqual([]);
     }
     expect(replaced / tries).toBeGreaterThanOrEqual(rate as number);
+    expect(backSum / replaced).toBeLessThan(4);
+  });
+
+  // A detector sure of the wrong structure (measured on Test1: 40-90 mm off at scores 0.5-0.9). Landmarks that
+  // vary most (the head's soft-tissue chin, the hand's fingertips) can be 60 mm from the truth yet under 16
+  // spreads (measured: 99.3 % / 92 % of moves caught).
+  test.each([['head', 0.98], ['hand', 0.9]])('%s: a point moved 60 mm is replaced whatever its confidence (in >= %d of cases), and put back within a few mm', (name, rate) => {
+    const { model, test: truth, mm } = cases.find((c) => c.name === name)!;
+    const r = random(29);
+    let replaced = 0;
+    let backSum = 0;
+    for (let i = 0; i < truth.length; i++) {
+      const k = i % truth[i].length;
+      const angle = 2 * Math.PI * r.uniform();
+      const d = 60 / mm[i];
+      const moved = truth[i].map((p, j): Point => (j === k ? [p[0] + d * Math.cos(angle), p[1] + d * Math.sin(angle)] : p));
+      const res = checkShape(moved, moved.map(() => 0.9), model);
+      expect(res.replaced.filter((j) => j !== k)).toEqual([]);
+      if (res.replaced.includes(k)) {
+        replaced++;
+        backSum += distance(res.points[k], truth[i][k]) * mm[i];
+      }
+    }
+    expect(replaced / truth.length).toBeGreaterThanOrEqual(rate as number);
     expect(backSum / replaced).toBeLessThan(4);
   });
 
