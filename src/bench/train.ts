@@ -7,7 +7,8 @@ export function formatTrainBench(r: TrainBenchResult): string {
     ['batch, grid (h x w)', `${r.batch}, ${r.height} x ${r.width}`],
     ['parameters', r.parameters.toLocaleString('en-US')],
     ['setup (compile + session)', `${r.setup_s.toFixed(2)} s`],
-    ['warm-up steps (untimed)', r.warmup_s.length ? r.warmup_s.map((t) => `${t.toFixed(2)} s`).join(', ') : 'none'],
+    ['steps per run', String(r.steps_per_run)],
+    ['warm-up runs (untimed)', r.warmup_s.length ? r.warmup_s.map((t) => `${t.toFixed(2)} s`).join(', ') : 'none'],
     ['step min/median/max', `${r.step_s.min.toFixed(3)} / ${r.step_s.median.toFixed(3)} / ${r.step_s.max.toFixed(3)} s`],
     ['losses', r.losses.map((l) => l.toPrecision(4)).join(', ')],
   ];

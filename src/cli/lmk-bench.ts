@@ -29,6 +29,7 @@ interface BenchArgs {
   'width-multiplier': number;
   steps: number;
   loss: string;
+  'steps-per-run'?: number;
 }
 
 function validate(a: BenchArgs): void {
@@ -41,6 +42,7 @@ function validate(a: BenchArgs): void {
   whole(a.threads, 'threads', 1);
   whole(a.workers, 'workers', 0);
   whole(a.steps, 'steps', 1);
+  whole(a['steps-per-run'], 'steps-per-run', 1);
   whole(a.classes, 'classes', 1);
   check((a.height === undefined) === (a.width === undefined), '--height and --width go together');
   if (a.train) {
@@ -77,6 +79,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('width-multiplier', { type: 'number', default: 1, describe: '--train: scale every channel count (0, 1]' })
     .option('steps', { type: 'number', default: 5, describe: '--train: timed steps (after --warmup untimed ones)' })
     .option('loss', { type: 'string', choices: LOSSES, default: 'mse', describe: '--train: loss' })
+    .option('steps-per-run', { type: 'number', describe: '--train: optimizer steps per ONNX Runtime run (default: as lmk train chooses)' })
     .example('$0 --model head.onnx --input isbi2015/RawImage/TrainingData --height 512 --width 416 --runs 10 --warmup 2', 'real images')
     .example('$0 --model head.onnx --synthetic --json', 'no data needed')
     .example('$0 --train --arch unetplusplus --encoder vgg19 --classes 19 --height 512 --width 416 --batch 2 --steps 5 --json', 'training step') as unknown as Argv<BenchArgs>,
@@ -86,7 +89,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const spec: ModelSpec = { arch: a.arch as ModelSpec['arch'], encoder: a.encoder as ModelSpec['encoder'], classes: a.classes!, inChannels: 3, widthMultiplier: a['width-multiplier'] };
       usage(() => resolveSpec(spec, 'lmk-bench --train'));
       check(a.height! % 32 === 0 && a.width! % 32 === 0, `--train: --height and --width must be multiples of 32, got ${a.height}x${a.width}`);
-      const r = await benchTrainStep(spec, { batch: a.batch, height: a.height!, width: a.width!, steps: a.steps, warmup: a.warmup, loss: a.loss as LossName, threads: a.threads, executionProvider: a.ep as ExecutionProvider });
+      const r = await benchTrainStep(spec, { batch: a.batch, height: a.height!, width: a.width!, steps: a.steps, warmup: a.warmup, loss: a.loss as LossName, threads: a.threads, executionProvider: a.ep as ExecutionProvider, stepsPerRun: a['steps-per-run'] });
       process.stdout.write(a.json ? `${JSON.stringify(r)}\n` : `${formatTrainBench(r)}\n`);
       return;
     }

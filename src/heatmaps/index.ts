@@ -21,7 +21,7 @@ export * as reference from './reference';
 export { nativeAvailable, nativeInfo } from './native';
 export type { NativeInfo } from './native';
 export { DECODE_METHODS } from './options';
-export type { Backend, DecodedLandmarks, DecodeMethod, DecodeOptions, RenderOptions } from './options';
+export type { Backend, DecodedLandmarks, DecodeMethod, DecodeOptions, OutputKind, RenderOptions } from './options';
 
 const METHOD_CODES: Record<DecodeMethod, number> = { argmax: 0, 'soft-argmax': 1, 'gaussian-fit': 2 };
 const DEFAULT_THREADS = Math.max(1, Math.min(availableParallelism(), 1024));

@@ -1,5 +1,11 @@
 import { constants } from 'buffer';
 
+/**
+ * How a model's outputs are read: `heatmap` (Gaussian peaks, decoded by their maximum) or `spatial-softmax`
+ * (each channel is a distribution over the grid, decoded by `decodeDistributions*`).
+ */
+export type OutputKind = 'heatmap' | 'spatial-softmax';
+
 /** Where the native addon runs: 'auto' uses CUDA when the addon was built with it and a device is present. */
 export type Backend = 'auto' | 'cpu' | 'cuda';
 

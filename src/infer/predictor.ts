@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { readModelMetadata } from '../onnx';
 import { DecodedImage } from '../io';
 import { fromGridPoint, Grid, Point } from '../data';
-import { decodeDistributionsAsync, decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS } from '../heatmaps';
+import { decodeDistributionsAsync, decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS, OutputKind } from '../heatmaps';
 import { checkShape, parseShapeModel, ShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import { openSession, SessionOptions } from './session';
 import { ExecutionProvider } from './providers';
@@ -61,7 +61,7 @@ export class Predictor {
     readonly inChannels: 1 | 3,
     readonly decodeMethod: DecodeMethod,
     /** What the model outputs: 'heatmap' or 'spatial-softmax' (metadata lmk.output; older models: heatmap). */
-    readonly outputKind: 'heatmap' | 'spatial-softmax',
+    readonly outputKind: OutputKind,
     readonly sigma: number,
     readonly threads: number | undefined,
     readonly maxPixels: number | undefined,

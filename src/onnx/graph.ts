@@ -33,7 +33,9 @@ export type AttributeValue =
   | { type: 'ints'; value: number[] }
   | { type: 'floats'; value: number[] }
   | { type: 'string'; value: string }
-  | { type: 'tensor'; value: TensorValue };
+  | { type: 'tensor'; value: TensorValue }
+  /** A subgraph (Loop's body); it may read values of the graphs around it by name. */
+  | { type: 'graph'; value: Graph };
 
 export interface Node {
   name: string;
@@ -71,6 +73,7 @@ export const attr = {
   floats: (value: number[]): AttributeValue => ({ type: 'floats', value }),
   string: (value: string): AttributeValue => ({ type: 'string', value }),
   tensor: (value: TensorValue): AttributeValue => ({ type: 'tensor', value }),
+  graph: (value: Graph): AttributeValue => ({ type: 'graph', value }),
 };
 
 export function elementCount(dims: readonly number[]): number {

@@ -25,7 +25,7 @@ function valueInfoProto(v: ValueInfo): object {
   return { name: v.name, type: { tensorType } };
 }
 
-const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
+const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, tensor: 4, graph: 5, floats: 6, ints: 7 } as const;
 
 function attributeProto(name: string, a: AttributeValue): object {
   const base = { name, type: ATTRIBUTE_TYPE[a.type] };
@@ -36,6 +36,7 @@ function attributeProto(name: string, a: AttributeValue): object {
     case 'floats': return { ...base, floats: a.value };
     case 'string': return { ...base, s: Buffer.from(a.value, 'utf8') };
     case 'tensor': return { ...base, t: tensorProto(a.value) };
+    case 'graph': return { ...base, g: graphProto(a.value) };
   }
 }
 
@@ -126,7 +127,12 @@ function decodeValueInfo(v: ValueInfoObject): ValueInfo {
   return { name: v.name ?? '', dataType, shape };
 }
 
-interface AttributeObject { name: string; type?: number; i?: unknown; f?: number; s?: Uint8Array; ints?: unknown[]; floats?: number[]; t?: TensorProtoObject }
+interface AttributeObject { name: string; type?: number; i?: unknown; f?: number; s?: Uint8Array; ints?: unknown[]; floats?: number[]; t?: TensorProtoObject; g?: GraphObject }
+
+interface GraphObject {
+  name?: string; initializer?: TensorProtoObject[]; input?: ValueInfoObject[]; output?: ValueInfoObject[];
+  node?: { name?: string; opType: string; input?: string[]; output?: string[]; domain?: string; attribute?: AttributeObject[] }[];
+}
 
 function decodeAttribute(a: AttributeObject): AttributeValue {
   switch (a.type) {
@@ -134,25 +140,17 @@ function decodeAttribute(a: AttributeObject): AttributeValue {
     case 2: return { type: 'int', value: toNumber(a.i ?? 0) };
     case 3: return { type: 'string', value: Buffer.from(a.s ?? new Uint8Array()).toString('utf8') };
     case 4: { const { name: _n, ...t } = decodeTensor(a.t ?? {}); return { type: 'tensor', value: t }; }
+    case 5: return { type: 'graph', value: decodeGraph(a.g ?? {}) };
     case 6: return { type: 'floats', value: a.floats ?? [] };
     case 7: return { type: 'ints', value: (a.ints ?? []).map(toNumber) };
     default: throw new Error(`attribute ${a.name}: unsupported attribute type ${a.type}`);
   }
 }
 
-/** Decodes ONNX protobuf bytes (as written by `serializeModel` or another exporter). */
-export function parseModel(bytes: Uint8Array): Model {
-  const m = ModelProto.toObject(ModelProto.decode(bytes), { defaults: false, arrays: true }) as {
-    opsetImport?: { domain?: string; version?: unknown }[]; producerName?: string; producerVersion?: string;
-    metadataProps?: { key: string; value: string }[];
-    graph?: { name?: string; node?: { name?: string; opType: string; input?: string[]; output?: string[]; domain?: string; attribute?: AttributeObject[] }[]; initializer?: TensorProtoObject[]; input?: ValueInfoObject[]; output?: ValueInfoObject[] };
-  };
-  if (!m.graph) throw new Error('not an ONNX model: no graph');
-  const opset = toNumber(m.opsetImport?.find((o) => !o.domain)?.version ?? 0);
-  const g = m.graph;
+function decodeGraph(g: GraphObject): Graph {
   const initializers = (g.initializer ?? []).map(decodeTensor);
   const initNames = new Set(initializers.map((i) => i.name));
-  const graph: Graph = {
+  return {
     name: g.name ?? '',
     inputs: (g.input ?? []).map(decodeValueInfo).filter((v) => !initNames.has(v.name)),
     outputs: (g.output ?? []).map(decodeValueInfo),
@@ -166,6 +164,17 @@ export function parseModel(bytes: Uint8Array): Model {
       return node;
     }),
   };
+}
+
+/** Decodes ONNX protobuf bytes (as written by `serializeModel` or another exporter). */
+export function parseModel(bytes: Uint8Array): Model {
+  const m = ModelProto.toObject(ModelProto.decode(bytes), { defaults: false, arrays: true }) as {
+    opsetImport?: { domain?: string; version?: unknown }[]; producerName?: string; producerVersion?: string;
+    metadataProps?: { key: string; value: string }[]; graph?: GraphObject;
+  };
+  if (!m.graph) throw new Error('not an ONNX model: no graph');
+  const opset = toNumber(m.opsetImport?.find((o) => !o.domain)?.version ?? 0);
+  const graph = decodeGraph(m.graph);
   const metadata = Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key, p.value]));
   return { graph, opset, producerName: m.producerName, producerVersion: m.producerVersion, metadata };
 }

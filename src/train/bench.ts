@@ -1,7 +1,7 @@
 import { buildNetwork, initStateDict, ModelSpec, resolveSpec } from '../models';
 import type { LossName } from './step-graph';
 import type { ExecutionProvider } from '../infer/providers';
-import { TrainStep } from './step';
+import { defaultStepsPerRun, TrainStep } from './step';
 
 export interface TrainBenchOptions {
   batch: number;
@@ -19,13 +19,17 @@ export interface TrainBenchOptions {
   threads?: number;
   /** Default 'cpu'. */
   executionProvider?: ExecutionProvider;
+  /** Optimizer steps per ONNX Runtime run (default: `defaultStepsPerRun`). */
+  stepsPerRun?: number;
 }
 
 export interface TrainBenchResult {
+  /** Per optimizer step: each timed run's time divided by its steps. */
   step_s: { min: number; median: number; max: number };
+  steps_per_run: number;
   /** Graph compilation and session creation. */
   setup_s: number;
-  /** The untimed warm-up steps, in order. */
+  /** The untimed warm-up runs, in order (each `steps_per_run` steps). */
   warmup_s: number[];
   losses: number[];
   parameters: number;
@@ -37,7 +41,8 @@ export interface TrainBenchResult {
 
 /**
  * Times the training step (forward, backward, Adam) of a spec on random weights and data, for
- * `lmk-bench --train`. Steps run back to back on one session, as in training.
+ * `lmk-bench --train`. Steps run back to back on one session, as in training, `stepsPerRun` to a run;
+ * `steps` is rounded up to whole runs.
  */
 export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Promise<TrainBenchResult> {
   const s = resolveSpec(spec, 'lmk-bench --train');
@@ -47,12 +52,13 @@ export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Pro
   const warmup = o.warmup ?? 2;
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`lmk-bench --train: warmup must be a whole number >= 0, got ${String(warmup)}`);
   if (o.height % 32 !== 0 || o.width % 32 !== 0) throw new Error(`lmk-bench --train: height and width must be multiples of 32, got ${o.height}x${o.width}`);
+  const stepsPerRun = o.stepsPerRun ?? defaultStepsPerRun({ batch: o.batch, inChannels: s.inChannels, classes: s.classes, height: o.height, width: o.width }, o.executionProvider);
   const t0 = performance.now();
   const weights = initStateDict(s, 0);
   const step = await TrainStep.create({
     batch: o.batch, inChannels: s.inChannels, height: o.height, width: o.width, classes: s.classes, loss: o.loss,
     network: (layers, images) => buildNetwork(layers, s, images),
-  }, weights, { threads: o.threads, executionProvider: o.executionProvider });
+  }, weights, { threads: o.threads, executionProvider: o.executionProvider, stepsPerRun });
   const setup = (performance.now() - t0) / 1000;
   try {
     // Deterministic data: a smooth image and one Gaussian per heatmap.
@@ -66,16 +72,18 @@ export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Pro
     }
     const losses: number[] = [];
     const all: number[] = [];
-    for (let k = 0; k < warmup + o.steps; k++) {
+    const runs = Math.ceil(o.steps / stepsPerRun);
+    const block = Array.from({ length: stepsPerRun }, () => 1e-4);
+    for (let k = 0; k < warmup + runs; k++) {
       const t = performance.now();
-      losses.push(await step.run(images, targets, 1e-4));
+      losses.push(...await step.runBlock(block.map(() => images), block.map(() => targets), block));
       all.push((performance.now() - t) / 1000);
     }
-    const [warmupTimes, times] = [all.slice(0, warmup), all.slice(warmup)];
+    const [warmupTimes, times] = [all.slice(0, warmup), all.slice(warmup).map((t) => t / stepsPerRun)];
     const sorted = times.slice().sort((a, b) => a - b);
     const parameters = step.compiled.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
     return {
-      step_s: { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1] },
+      step_s: { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1] }, steps_per_run: stepsPerRun,
       setup_s: setup, warmup_s: warmupTimes, losses, parameters, execution_provider: o.executionProvider ?? 'cpu', batch: o.batch, height: o.height, width: o.width,
     };
   } finally {

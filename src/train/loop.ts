@@ -29,7 +29,7 @@ import { Checkpoint, loadCheckpoint, RunSettings, saveCheckpoint, TrainState } f
 import type { SampleConfig } from './samples';
 import { cosineLr, DEFAULT_PLATEAU, EarlyStopping, LR_SCHEDULES, LrSchedule, PlateauOptions, ReduceLROnPlateau } from './schedule';
 import { LOSSES, LossName, outputKind } from './step-graph';
-import { TrainStep } from './step';
+import { defaultStepsPerRun, TrainStep } from './step';
 import { sampleLosses } from './losses';
 
 export interface TrainOptions {
@@ -83,8 +83,9 @@ export interface TrainOptions {
   /** Steps of linear warm-up from lr / 100 to lr (cosine schedule). Default 0. */
   warmupSteps?: number;
   /**
-   * Stop after the step in progress once this many minutes of training have passed (counted across
-   * resumes), then validate and end like a finished run. The cosine schedule follows the time.
+   * Stop once this many minutes of training have passed (counted across resumes), then validate and end
+   * like a finished run. Runs of several steps are cut to end near the limit at the pace so far. The cosine
+   * schedule follows the time.
    */
   timeLimitMinutes?: number;
   plateau?: Partial<PlateauOptions>;
@@ -98,6 +99,11 @@ export interface TrainOptions {
   executionProvider?: ExecutionProvider;
   /** Batch-assembly worker threads (0: on the main thread). Default 1. */
   workers?: number;
+  /**
+   * Optimizer steps per ONNX Runtime run (an ONNX Loop keeps the state inside ONNX Runtime between them).
+   * Default: `defaultStepsPerRun` (1 on the CPU). Blocks end where an epoch, a checkpoint or the time limit does.
+   */
+  stepsPerRun?: number;
 }
 
 export interface StepInfo {
@@ -131,7 +137,7 @@ export interface TrainHooks {
   onStep?(info: StepInfo): void;
   /** Called for each epoch's validation, and once more for the partial epoch where a time limit ends the run. */
   onEpoch?(info: EpochInfo): void;
-  /** Aborting stops after the current step with a checkpoint (SIGINT/SIGTERM in the CLI). */
+  /** Aborting stops after the current run of steps (`stepsPerRun` at most) with a checkpoint (SIGINT/SIGTERM in the CLI). */
   signal?: AbortSignal;
 }
 
@@ -184,6 +190,7 @@ interface Resolved {
   earlyStoppingPatience: number;
   checkpointEvery: number;
   workers: number;
+  stepsPerRun: number;
 }
 
 const fail = (what: string): never => { throw new Error(`train: ${what}`); };
@@ -241,13 +248,16 @@ function resolveOptions(o: TrainOptions): Resolved {
   if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 0)) fail(`checkpoint interval must be a whole number >= 0, got ${checkpointEvery}`);
   const workers = o.workers ?? 1;
   if (!(Number.isInteger(workers) && workers >= 0)) fail(`workers must be a whole number >= 0, got ${workers}`);
+  const padded = { height: paddedSize(o.grid.height), width: paddedSize(o.grid.width) };
+  positiveInteger('steps per run', o.stepsPerRun);
+  const stepsPerRun = o.stepsPerRun ?? defaultStepsPerRun({ batch, inChannels: spec.inChannels, classes: spec.classes, ...padded }, o.executionProvider);
   return {
     spec, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
-    padded: { height: paddedSize(o.grid.height), width: paddedSize(o.grid.width) },
+    padded,
     sigma: o.sigma, loss, lr, weightDecay, batch,
     epochs: o.steps === undefined ? o.epochs ?? 200 : undefined, steps: o.steps,
     augment: o.augment ?? true, augmentation, shuffle: o.shuffle ?? true, seed, lrSchedule, minLr, warmupSteps,
-    timeLimitSeconds: o.timeLimitMinutes === undefined ? undefined : o.timeLimitMinutes * 60, plateau, earlyStoppingPatience, checkpointEvery, workers,
+    timeLimitSeconds: o.timeLimitMinutes === undefined ? undefined : o.timeLimitMinutes * 60, plateau, earlyStoppingPatience, checkpointEvery, workers, stepsPerRun,
   };
 }
 
@@ -386,7 +396,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   const step = await TrainStep.create({
     batch: r.batch, inChannels: r.spec.inChannels, height: r.padded.height, width: r.padded.width, classes: r.spec.classes,
     loss: r.loss, weightDecay: r.weightDecay, network: (layers, images) => buildNetwork(layers, r.spec, images),
-  }, weights, { threads: options.threads, executionProvider: options.executionProvider });
+  }, weights, { threads: options.threads, executionProvider: options.executionProvider, stepsPerRun: r.stepsPerRun });
 
   const sampleConfig: SampleConfig = { grid: r.grid, padded: r.padded, sigma: r.sigma, classes: r.spec.classes, inChannels: r.spec.inChannels, augmentation: r.augmentation };
   const trainBatches = new BatchMaker(r.train, sampleConfig, r.workers);
@@ -416,11 +426,16 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const sessionStart = performance.now();
     const elapsed = (): number => elapsedBefore + (performance.now() - sessionStart) / 1000;
     const timeUp = (): boolean => r.timeLimitSeconds !== undefined && elapsed() >= r.timeLimitSeconds;
-    /** The rate for the next step. */
-    const learningRate = (): number => {
+    // This session's pace, for the rates and the size of blocks under a time limit.
+    let sessionSteps = 0;
+    let sessionStepSeconds = 0;
+    const secondsPerStep = (): number | undefined => (sessionSteps > 0 ? sessionStepSeconds / sessionSteps : undefined);
+    /** The rate for the step `ahead` steps after the next one, which starts `aheadSeconds` from now. */
+    const learningRate = (ahead = 0, aheadSeconds = 0): number => {
       if (r.lrSchedule === 'plateau') return plateau.lr;
-      const byTime = r.timeLimitSeconds === undefined ? 0 : elapsed() / r.timeLimitSeconds;
-      return cosineLr(r.lr, r.minLr, r.warmupSteps, state.step, Math.max(state.step / totalSteps, byTime));
+      const byTime = r.timeLimitSeconds === undefined ? 0 : (elapsed() + aheadSeconds) / r.timeLimitSeconds;
+      const at = state.step + ahead;
+      return cosineLr(r.lr, r.minLr, r.warmupSteps, at, Math.max(at / totalSteps, byTime));
     };
     let mreUnit: 'mm' | 'px' | undefined;
 
@@ -468,9 +483,9 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     let lastLoss: number | undefined;
     while (state.step < totalSteps) {
       const plan = epochPlan(r, state.epoch + 1);
-      // Keep two batches in flight per worker so that data work overlaps the step.
+      // Keep two batches in flight per worker, and a block's worth, so that data work overlaps the step.
       const inFlight: Promise<Batch>[] = [];
-      const depth = Math.max(1, 2 * r.workers);
+      const depth = Math.max(1, 2 * r.workers, step.stepsPerRun);
       let next = state.batchInEpoch;
       const stepsLeft = totalSteps - state.step;
       const last = Math.min(plan.length, state.batchInEpoch + stepsLeft);
@@ -478,31 +493,51 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         while (inFlight.length < depth && next < last) inFlight.push(trainBatches.make(plan[next++]));
       };
       refill();
+      /** Steps in the next run: a block never crosses the epoch's end, a checkpoint, or (at the pace so far) the time limit. */
+      const blockSize = (): number => {
+        let size = Math.min(step.stepsPerRun, last - state.batchInEpoch);
+        if (r.checkpointEvery > 0) size = Math.min(size, r.checkpointEvery - (state.step % r.checkpointEvery));
+        if (r.timeLimitSeconds !== undefined) {
+          const pace = secondsPerStep();
+          size = pace === undefined ? 1 : Math.min(size, Math.max(1, Math.floor((r.timeLimitSeconds - elapsed()) / pace)));
+        }
+        return size;
+      };
       let stepSeconds = 0;
       let dataWaitSeconds = 0;
       let lr = learningRate();
       while (state.batchInEpoch < last) {
         const waitStart = performance.now();
-        const batch = await inFlight.shift()!;
-        refill();
+        const block: Batch[] = [];
+        for (let size = blockSize(); block.length < size;) {
+          block.push(await inFlight.shift()!);
+          refill();
+        }
         const stepStart = performance.now();
         dataWaitSeconds += (stepStart - waitStart) / 1000;
-        lr = learningRate();
-        const loss = await step.run(batch.images, batch.targets, lr);
-        stepSeconds += (performance.now() - stepStart) / 1000;
-        if (!Number.isFinite(loss)) {
-          const kept = (await fileExists(checkpointPath)) ? `the last good checkpoint ${checkpointPath} is kept` : 'no checkpoint was written yet';
-          throw new TrainingDivergedError(`training diverged: the loss of step ${state.step + 1} is ${loss}; stopped, ${kept} (try a lower --lr)`);
+        const pace = secondsPerStep() ?? 0;
+        const lrs = block.map((_, i) => learningRate(i, i * pace));
+        const losses = await step.runBlock(block.map((b) => b.images), block.map((b) => b.targets), lrs);
+        const seconds = (performance.now() - stepStart) / 1000;
+        stepSeconds += seconds;
+        sessionStepSeconds += seconds;
+        sessionSteps += losses.length;
+        for (const [i, loss] of losses.entries()) {
+          if (!Number.isFinite(loss)) {
+            const kept = (await fileExists(checkpointPath)) ? `the last good checkpoint ${checkpointPath} is kept` : 'no checkpoint was written yet';
+            throw new TrainingDivergedError(`training diverged: the loss of step ${state.step + 1} is ${loss}; stopped, ${kept} (try a lower --lr)`);
+          }
+          lr = lrs[i];
+          state.step++;
+          state.batchInEpoch++;
+          state.epochLossSum += loss;
+          lastLoss = loss;
+          await log.write({ step: state.step, loss });
+          hooks.onStep?.({ step: state.step, totalSteps, epoch: state.epoch + 1, loss, lr });
         }
-        state.step++;
-        state.batchInEpoch++;
-        state.epochLossSum += loss;
-        lastLoss = loss;
-        await log.write({ step: state.step, loss });
-        hooks.onStep?.({ step: state.step, totalSteps, epoch: state.epoch + 1, loss, lr });
         if (hooks.signal?.aborted) {
           await checkpoint();
-          return result('interrupted', loss);
+          return result('interrupted', lastLoss);
         }
         if (timeUp()) {
           // The partial epoch's validation decides whether its weights are the best (its log line is
@@ -511,7 +546,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
             const info = await validateEpoch(state.epoch + 1, state.epochLossSum / state.batchInEpoch, lr, stepSeconds, dataWaitSeconds);
             await log.write({ ...epochLine(info), partial: true });
           }
-          return await finish('time-limit', loss);
+          return await finish('time-limit', lastLoss);
         }
         if (r.checkpointEvery > 0 && state.step % r.checkpointEvery === 0 && state.batchInEpoch < plan.length) await checkpoint();
       }

@@ -1,4 +1,5 @@
-import { attr, GraphBuilder, Model } from '../onnx';
+import { attr, Graph, GraphBuilder, Model, Node, ValueInfo } from '../onnx';
+import type { OutputKind } from '../heatmaps';
 import type { Layers } from '../models/layers';
 import { addGradients } from './autodiff';
 import { RunningStat, TrainableParam, TrainingLayers } from './training-layers';
@@ -6,11 +7,7 @@ import { RunningStat, TrainableParam, TrainingLayers } from './training-layers';
 export type LossName = 'mse' | 'bce' | 'adaptive_wing' | 'softmax_ce';
 export const LOSSES: readonly LossName[] = ['mse', 'bce', 'adaptive_wing', 'softmax_ce'];
 
-/**
- * How a model's outputs are read: `heatmap` (Gaussian peaks, decoded by their maximum) or `spatial-softmax`
- * (each channel's logits are a distribution over the grid; exported models end with that softmax).
- */
-export type OutputKind = 'heatmap' | 'spatial-softmax';
+/** How a model trained with `loss` is read (exported softmax_ce models end with the spatial softmax). */
 export const outputKind = (loss: LossName): OutputKind => (loss === 'softmax_ce' ? 'spatial-softmax' : 'heatmap');
 
 /** Adam as torch.optim.Adam: bias-corrected, weight decay as L2 added to the gradient. */
@@ -201,4 +198,88 @@ export function compileTrainStep(options: StepGraphOptions): CompiledStep {
     runningStats: layers.runningStats.map(({ name, shape, initial }) => ({ name, shape, initial })),
     options: o,
   };
+}
+
+/**
+ * Names of the block graph's own inputs and outputs (`compileTrainBlock`); the state keeps the step graph's
+ * names (`stepNames`).
+ */
+export const blockNames = {
+  /** [M, B, C, H, W]: the block's M batches, one per step. */
+  images: 'block.images',
+  /** [M, B, K, H, W]. */
+  targets: 'block.targets',
+  /** [M]: the learning rate of each step. */
+  lrs: 'block.lrs',
+  /** Scalar: Adam's t of the block's first update. */
+  firstStep: 'block.first_step',
+  /** [M'], M' <= M: each step's loss before its update. */
+  losses: 'block.losses',
+};
+
+/** The state carried from step to step, in the step graph's input order: parameters with their moments, then running statistics. */
+export function stepStateNames(compiled: Pick<CompiledStep, 'params' | 'runningStats'>): { name: string; shape: number[] }[] {
+  return [
+    ...compiled.params.flatMap((p) => [p.name, stepNames.m(p.name), stepNames.v(p.name)].map((name) => ({ name, shape: p.shape }))),
+    ...compiled.runningStats.map((r) => ({ name: r.name, shape: r.shape })),
+  ];
+}
+
+/**
+ * The step inside an ONNX Loop: one run does one optimizer step per stacked batch (M of them, from the
+ * inputs' first dimension), and the state never leaves ONNX Runtime between steps. Inputs: the step graph's
+ * state (same names) and `blockNames` images, targets, lrs and firstStep; outputs: the state after the block
+ * under `next.<name>`, and the per-step losses. The loop ends after the first step whose loss is not finite,
+ * which is then the last loss; the state outputs include that step's update, so a caller that wants the state
+ * before it runs the good steps again.
+ */
+export function compileTrainBlock(options: StepGraphOptions): CompiledStep {
+  const step = compileTrainStep(options);
+  const o = step.options;
+  const state = stepStateNames(step);
+  // Every body value gets a prefix: a subgraph may read the outer graph's values, never shadow them.
+  const inner = (name: string): string => (name === '' ? '' : `body/${name}`);
+  const stepGraph = step.model.graph;
+  const iteration = inner('iteration');
+  const node = (name: string, opType: string, inputs: string[], outputs: string[], attributes: Node['attributes'] = {}): Node => ({ name: inner(name), opType, inputs, outputs, attributes });
+  const infinity = { name: inner('infinity'), dataType: 'float32' as const, dims: [], data: Float32Array.of(Infinity) };
+  const body: Graph = {
+    name: 'lmk_train_step_body',
+    inputs: [
+      { name: iteration, dataType: 'int64', shape: [] },
+      { name: inner('cond_in'), dataType: 'bool', shape: [] },
+      ...state.map((v): ValueInfo => ({ name: inner(v.name), dataType: 'float32', shape: v.shape })),
+    ],
+    outputs: [
+      { name: inner('cond_out'), dataType: 'bool', shape: [] },
+      ...state.map((v): ValueInfo => ({ name: inner(stepNames.next(v.name)), dataType: 'float32', shape: v.shape })),
+      { name: inner('loss'), dataType: 'float32', shape: [] },
+    ],
+    initializers: [...stepGraph.initializers.map((i) => ({ ...i, name: inner(i.name) })), infinity],
+    nodes: [
+      // This iteration's batch, rate and Adam step number.
+      node('take_images', 'Gather', [blockNames.images, iteration], [inner('images')], { axis: attr.int(0) }),
+      node('take_targets', 'Gather', [blockNames.targets, iteration], [inner('targets')], { axis: attr.int(0) }),
+      node('take_lr', 'Gather', [blockNames.lrs, iteration], [inner('lr')], { axis: attr.int(0) }),
+      node('iteration_float', 'Cast', [iteration], [inner('iteration_float')], { to: attr.int(1) }),
+      node('step_number', 'Add', [blockNames.firstStep, inner('iteration_float')], [inner('step')]),
+      ...stepGraph.nodes.map((n) => ({ ...n, name: inner(n.name), inputs: n.inputs.map(inner), outputs: n.outputs.map(inner) })),
+      // Go on while the loss is finite (|NaN| < inf is false too).
+      node('loss_magnitude', 'Abs', [inner('loss')], [inner('loss_magnitude')]),
+      node('loss_finite', 'Less', [inner('loss_magnitude'), infinity.name], [inner('cond_out')]),
+    ],
+  };
+
+  const g = new GraphBuilder('lmk_train_block');
+  for (const v of state) g.input(v.name, 'float32', v.shape);
+  g.input(blockNames.images, 'float32', ['steps', o.batch, o.inChannels, o.height, o.width]);
+  g.input(blockNames.targets, 'float32', ['steps', o.batch, o.classes, o.height, o.width]);
+  const lrs = g.input(blockNames.lrs, 'float32', ['steps']);
+  g.input(blockNames.firstStep, 'float32', []);
+  const count = g.reshape(g.op1('Shape', [lrs]), []);
+  const proceed = g.constant({ dataType: 'bool', dims: [], data: Uint8Array.of(1) }, 'true');
+  g.op('Loop', [count, proceed, ...state.map((v) => v.name)], { body: attr.graph(body) }, { outputs: [...state.map((v) => stepNames.next(v.name)), blockNames.losses] });
+  for (const v of state) g.graph.outputs.push({ name: stepNames.next(v.name), dataType: 'float32', shape: v.shape });
+  g.graph.outputs.push({ name: blockNames.losses, dataType: 'float32', shape: ['done'] });
+  return { ...step, model: g.build({ purpose: 'lmk training block', loss: o.loss }) };
 }

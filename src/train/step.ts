@@ -1,7 +1,8 @@
+import { freemem } from 'os';
 import * as ort from 'onnxruntime-node';
 import { serializeModel } from '../onnx';
 import { cudaProviderProblem, ExecutionProvider } from '../infer/providers';
-import { CompiledStep, compileEvalGraph, compileTrainStep, StepGraphOptions, stepNames } from './step-graph';
+import { blockNames, CompiledStep, compileEvalGraph, compileTrainBlock, compileTrainStep, StepGraphOptions, stepNames } from './step-graph';
 
 /** A float32 tensor by name: parameters and running statistics (smp names), or optimizer moments. */
 export interface NamedTensor {
@@ -27,6 +28,11 @@ export interface TrainStepSessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Default 'cpu'. 'cuda' needs the provider (`lmk setup cuda`) and a GPU; no silent fallback. */
   executionProvider?: ExecutionProvider;
+  /**
+   * Optimizer steps one `runBlock` may do in one ONNX Runtime run (default 1). Above 1 the step runs inside an
+   * ONNX Loop (`compileTrainBlock`) and the state stays in ONNX Runtime for the whole block.
+   */
+  stepsPerRun?: number;
 }
 
 /**
@@ -46,6 +52,22 @@ function sessionOptions(o: TrainStepSessionOptions): ort.InferenceSession.Sessio
   return s;
 }
 
+/** The most optimizer steps per run that lmk chooses by itself. */
+const MAX_DEFAULT_STEPS_PER_RUN = 8;
+/** Memory a block's stacked images and targets may take: at most this, and an eighth of the free memory. */
+const BLOCK_BYTES = 512 * 2 ** 20;
+
+/**
+ * Steps per run for a step of this size: 1 on the CPU, where blocks measured no faster (src/train/README.md)
+ * and one step per run keeps a signal or the time limit to one step; on CUDA as many as
+ * `MAX_DEFAULT_STEPS_PER_RUN` whose stacked batches fit the memory allowed, so that the state stays on the device.
+ */
+export function defaultStepsPerRun(o: { batch: number; inChannels: number; classes: number; height: number; width: number }, executionProvider: ExecutionProvider = 'cpu'): number {
+  if (executionProvider === 'cpu') return 1;
+  const batchBytes = 4 * o.batch * (o.inChannels + o.classes) * o.height * o.width;
+  return Math.max(1, Math.min(MAX_DEFAULT_STEPS_PER_RUN, Math.floor(Math.min(BLOCK_BYTES, freemem() / 8) / batchBytes)));
+}
+
 function tensorOf(t: NamedTensor): ort.Tensor {
   return new ort.Tensor('float32', t.data, t.dims);
 }
@@ -54,6 +76,7 @@ function tensorOf(t: NamedTensor): ort.Tensor {
  * One compiled training step on an ONNX Runtime session: `run(images, targets, lr)` does forward,
  * loss, backward and the Adam update, and keeps the updated parameters, moments and running
  * statistics as the inputs of the next call (the output tensors are fed back as they are, no copy).
+ * `runBlock` does up to `stepsPerRun` such steps in one run.
  */
 export class TrainStep {
   private readonly state = new Map<string, ort.Tensor>();
@@ -77,7 +100,9 @@ export class TrainStep {
       const problem = cudaProviderProblem();
       if (problem) throw new Error(`train step: ${problem}`);
     }
-    const compiled = compileTrainStep(options);
+    const stepsPerRun = session.stepsPerRun ?? 1;
+    if (!Number.isInteger(stepsPerRun) || stepsPerRun < 1) throw new Error(`train step: steps per run must be a positive integer, got ${String(stepsPerRun)}`);
+    const compiled = stepsPerRun > 1 ? compileTrainBlock(options) : compileTrainStep(options);
     const ortSession = await ort.InferenceSession.create(serializeModel(compiled.model), sessionOptions(session));
     const step = new TrainStep(compiled, ortSession, options, session);
     step.loadWeights(weights);
@@ -90,25 +115,54 @@ export class TrainStep {
     return this.updates;
   }
 
+  /** The most steps one `runBlock` does in one ONNX Runtime run. */
+  get stepsPerRun(): number {
+    return this.sessionSettings.stepsPerRun ?? 1;
+  }
+
   /**
    * One update on a batch: images [B, C, H, W], targets [B, K, H, W] (row-major float32).
    * Returns the batch's loss before the update.
    */
   async run(images: Float32Array, targets: Float32Array, lr: number): Promise<number> {
-    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`train step: learning rate must be a finite number >= 0, got ${lr}`);
-    const feeds: Record<string, ort.Tensor> = {
-      ...this.batchFeeds(images, targets),
-      lr: new ort.Tensor('float32', Float32Array.of(lr), []),
-      step: new ort.Tensor('float32', Float32Array.of(this.updates + 1), []),
-    };
+    const [loss] = await this.runBlock([images], [targets], [lr]);
+    return loss;
+  }
+
+  /**
+   * One update per batch, in order, at most `stepsPerRun` of them: returns each step's loss before its
+   * update. A non-finite loss ends the block: it is the last loss returned, and the state is that of
+   * before its step (the caller decides; the loop stops and keeps its last checkpoint).
+   */
+  async runBlock(images: Float32Array[], targets: Float32Array[], lrs: number[]): Promise<number[]> {
+    const count = images.length;
+    if (count < 1 || count > this.stepsPerRun || targets.length !== count || lrs.length !== count) {
+      throw new Error(`train step: a block needs 1 to ${this.stepsPerRun} batches with one target and one learning rate each, got ${count}, ${targets.length} and ${lrs.length}`);
+    }
+    for (const lr of lrs) if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`train step: learning rate must be a finite number >= 0, got ${lr}`);
+    const feeds: Record<string, ort.Tensor> = this.stepsPerRun === 1
+      ? {
+        ...this.batchFeeds(images[0], targets[0]),
+        lr: new ort.Tensor('float32', Float32Array.of(lrs[0]), []),
+        step: new ort.Tensor('float32', Float32Array.of(this.updates + 1), []),
+      }
+      : {
+        ...this.blockFeeds(images, targets),
+        [blockNames.lrs]: new ort.Tensor('float32', Float32Array.from(lrs), [count]),
+        [blockNames.firstStep]: new ort.Tensor('float32', Float32Array.of(this.updates + 1), []),
+      };
     for (const [name, t] of this.state) feeds[name] = t;
     const out = await this.session.run(feeds);
-    const loss = (out.loss.data as Float32Array)[0];
-    // A non-finite loss leaves the state as it was: the caller decides (the loop stops and keeps its last checkpoint).
-    if (!Number.isFinite(loss)) return loss;
+    const losses = Array.from(this.stepsPerRun === 1 ? (out.loss.data as Float32Array) : (out[blockNames.losses].data as Float32Array));
+    const bad = losses.findIndex((l) => !Number.isFinite(l));
+    if (bad >= 0) {
+      // The outputs include the bad step's update: keep the state as it was and redo the good steps.
+      if (bad > 0) await this.runBlock(images.slice(0, bad), targets.slice(0, bad), lrs.slice(0, bad));
+      return losses.slice(0, bad + 1);
+    }
     for (const name of this.state.keys()) this.state.set(name, out[stepNames.next(name)]);
-    this.updates++;
-    return loss;
+    this.updates += losses.length;
+    return losses;
   }
 
   /**
@@ -181,6 +235,25 @@ export class TrainStep {
     if (images.length !== imageDims.reduce((a, b) => a * b)) throw new Error(`train step: images have ${images.length} values, expected [${imageDims}]`);
     if (targets.length !== targetDims.reduce((a, b) => a * b)) throw new Error(`train step: targets have ${targets.length} values, expected [${targetDims}]`);
     return { images: new ort.Tensor('float32', images, imageDims), targets: new ort.Tensor('float32', targets, targetDims) };
+  }
+
+  /** The block's batches stacked along a new first axis. */
+  private blockFeeds(images: Float32Array[], targets: Float32Array[]): Record<string, ort.Tensor> {
+    const o = this.compiled.options;
+    const m = images.length;
+    const stack = (parts: Float32Array[], dims: number[], what: string): ort.Tensor => {
+      const size = dims.reduce((a, b) => a * b);
+      const all = new Float32Array(m * size);
+      parts.forEach((p, i) => {
+        if (p.length !== size) throw new Error(`train step: ${what} ${i} of the block have ${p.length} values, expected [${dims}]`);
+        all.set(p, i * size);
+      });
+      return new ort.Tensor('float32', all, [m, ...dims]);
+    };
+    return {
+      [blockNames.images]: stack(images, [o.batch, o.inChannels, o.height, o.width], 'images'),
+      [blockNames.targets]: stack(targets, [o.batch, o.classes, o.height, o.width], 'targets'),
+    };
   }
 
   private copy(name: string): NamedTensor {

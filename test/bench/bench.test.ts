@@ -79,15 +79,17 @@ describe('lmk-bench', () => {
     }
   });
 
-  test('--train times the training step of a small network', async () => {
+  test('--train times the training step of a small network, several steps per run', async () => {
     const r = await lmkBench(['--train', '--arch', 'unet', '--encoder', 'vgg19', '--classes', '2', '--width-multiplier', '0.0625',
-      '--height', '32', '--width', '32', '--batch', '1', '--steps', '2', '--warmup', '1', '--threads', '1', '--json']);
+      '--height', '32', '--width', '32', '--batch', '1', '--steps', '3', '--warmup', '1', '--threads', '1', '--steps-per-run', '2', '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(Object.keys(json.step_s)).toEqual(['min', 'median', 'max']);
     expect(json.step_s.min).toBeLessThanOrEqual(json.step_s.max);
-    expect(json.losses).toHaveLength(3);
+    expect(json.steps_per_run).toBe(2);
+    // One warm-up run and 3 steps rounded up to 2 runs, of 2 steps each.
+    expect(json.losses).toHaveLength(6);
     expect(json.warmup_s).toHaveLength(1);
     expect(json.execution_provider).toBe('cpu');
   });

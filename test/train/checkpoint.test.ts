@@ -5,6 +5,7 @@ import { loadDataset, LandmarkItem } from '../../src/data';
 import { loadWeights } from '../../src/models';
 import { loadCheckpoint } from '../../src/train/checkpoint';
 import { train, TrainOptions } from '../../src/train/loop';
+import { TrainStep } from '../../src/train/step';
 import { EarlyStopping, ReduceLROnPlateau, DEFAULT_PLATEAU } from '../../src/train/schedule';
 import { writeMarkerSet } from './loop-data';
 
@@ -37,14 +38,15 @@ describe('checkpoints and --resume', () => {
     expect(whole.status).toBe('finished');
     expect(whole.steps).toBe(8);
 
-    // Interrupted after step 6 (the middle of epoch 2), then resumed with batches made on the main thread.
+    // Interrupted after step 6 (the middle of epoch 2), one step per run, then resumed with batches made on
+    // the main thread and blocks of 3 steps (the whole run: blocks of up to 8, one per epoch here).
     const controller = new AbortController();
-    const first = await train(options('split', 1), { signal: controller.signal, onStep: (s) => { if (s.step === 6) controller.abort(); } });
+    const first = await train({ ...options('split', 1), stepsPerRun: 1 }, { signal: controller.signal, onStep: (s) => { if (s.step === 6) controller.abort(); } });
     expect(first.status).toBe('interrupted');
     expect(first.steps).toBe(6);
     const saved = await loadCheckpoint(join(dir, 'split', 'checkpoint.safetensors'));
     expect(saved.state).toMatchObject({ step: 6, epoch: 1, batchInEpoch: 2, finished: false });
-    const resumed = await train({ ...options('split', 0), resume: true });
+    const resumed = await train({ ...options('split', 0), stepsPerRun: 3, resume: true });
     expect(resumed.status).toBe('finished');
 
     expect(logLines('split')).toEqual(logLines('whole'));
@@ -68,6 +70,36 @@ describe('checkpoints and --resume', () => {
     expect(logLines('whole')).toHaveLength(12 + 3);
     await expect(train({ ...options('split', 0), resume: true, sigma: 3 })).rejects.toThrow(/cannot resume with different settings: sigma was 2, now 3/);
     await expect(train(options('whole', 0))).rejects.toThrow(/a run already lives here; pass --resume/);
+  }, SLOW_TEST_MS);
+
+  test('blocks of steps per run end at checkpoints and epochs, give the losses of single steps, and an abort lands at the end of the block', async () => {
+    const blocks = jest.spyOn(TrainStep.prototype, 'runBlock');
+    try {
+      const single = await train({ ...options('single', 0), stepsPerRun: 1, checkpointEvery: 3 });
+      expect(blocks.mock.calls.map((c) => c[0].length)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+      blocks.mockClear();
+      const blocked = await train({ ...options('blocked', 0), stepsPerRun: 8, checkpointEvery: 3 });
+      // Epochs of 4 steps, checkpoints at 3 and 6.
+      expect(blocks.mock.calls.map((c) => c[0].length)).toEqual([3, 1, 2, 2]);
+      expect(logLines('blocked')).toEqual(logLines('single'));
+      for (const [name, t] of single.weights!) expect(blocked.weights!.get(name)!.data).toEqual(t.data);
+
+      blocks.mockClear();
+      const controller = new AbortController();
+      const stopped = await train({ ...options('aborted', 0), stepsPerRun: 8 }, { signal: controller.signal, onStep: (s) => { if (s.step === 2) controller.abort(); } });
+      expect(stopped).toMatchObject({ status: 'interrupted', steps: 4 });
+      expect((await loadCheckpoint(join(dir, 'aborted', 'checkpoint.safetensors'))).state).toMatchObject({ step: 4, epoch: 0, batchInEpoch: 4 });
+    } finally {
+      blocks.mockRestore();
+    }
+  }, SLOW_TEST_MS);
+
+  test('in a block, a non-finite loss stops the run at its step, the steps before it logged', async () => {
+    const run = train({ ...options('diverged', 0), stepsPerRun: 4, lr: 1e30 });
+    await expect(run).rejects.toThrow(/^training diverged: the loss of step \d+ is (NaN|-?Infinity); stopped, no checkpoint was written yet/);
+    const bad = Number(/step (\d+)/.exec(((await run.catch((e: Error) => e)) as Error).message)![1]);
+    expect(bad).toBeGreaterThan(1);
+    expect(logLines('diverged')).toEqual(Array.from({ length: bad - 1 }, (_, i) => ({ step: i + 1, loss: expect.any(Number) })));
   }, SLOW_TEST_MS);
 
   test('--init-weights takes an earlier run and starts a new head when the landmark count differs', async () => {

@@ -77,10 +77,11 @@ describe('lmk train faults', () => {
     for (const t of kept.weights.values()) expect(t.data.every(Number.isFinite)).toBe(true);
   }, SLOW_TEST_MS);
 
-  test('SIGINT and SIGTERM save and exit; after SIGKILL --resume continues from the last checkpoint; no corrupt file', async () => {
-    const out = join(dir, 'signals');
+  // With 4 steps per run, blocks are cut at the checkpoints (every 3 steps) and a signal lands at the end of a block.
+  test.each([1, 4])('%d step(s) per run: SIGINT and SIGTERM save and exit; after SIGKILL --resume continues from the last checkpoint; no corrupt file', async (stepsPerRun) => {
+    const out = join(dir, `signals-${stepsPerRun}`);
     const log = `${out}.jsonl`;
-    const args = (total: number): string[] => trainArgs(out, ['--steps', String(total), '--checkpoint-every', '3', '--lr', '1e-3']);
+    const args = (total: number): string[] => trainArgs(out, ['--steps', String(total), '--checkpoint-every', '3', '--lr', '1e-3', '--steps-per-run', String(stepsPerRun)]);
     // The interrupted runs ask for far more steps than they can reach, so none finishes before its signal however fast the
     // machine; --steps is no setting a resume must keep, so the last run ends the same run with a smaller one.
     const endless = args(1_000_000);
