@@ -39,10 +39,11 @@ interface DicomHeader extends ImageInfo {
   frames: number;
 }
 
-function parse(bytes: Uint8Array, source: string, maxPixels: number): dicomParser.DataSet {
+function parse(bytes: Uint8Array, source: string, maxPixels: number, untilTag?: string): dicomParser.DataSet {
   const raw = rawDicomSyntax(bytes);
   const isPart10 = bytes.length > 132 && Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') === 'DICM';
   const options: dicomParser.ParseDicomOptions = {
+    untilTag,
     // Without a preamble there is no meta header to name the syntax: the first element tells (see detect.ts).
     TransferSyntaxUID: isPart10 ? undefined : raw === 'explicit' ? '1.2.840.10008.1.2.1' : '1.2.840.10008.1.2',
     inflater: (byteArray: Uint8Array, position: number) => {
@@ -255,4 +256,70 @@ export async function decodeDicom(bytes: Uint8Array, source: string, maxPixels: 
     for (let i = 0; i < data.length; i++) data[i] = sum - data[i];
   }
   return { ...toInfo(h), data, stored, valueRange };
+}
+
+/**
+ * What a derived object (an SR about the image) takes over from its source: the identifying UIDs and the
+ * Patient and General Study attributes. Text is decoded by the file's SpecificCharacterSet (UTF-8 for ISO_IR
+ * 192, Latin-1 otherwise, which also reads plain ASCII).
+ */
+export interface DicomReferenceAttributes {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  modality?: string;
+  patientName?: string;
+  patientId?: string;
+  patientBirthDate?: string;
+  patientSex?: string;
+  studyDate?: string;
+  studyTime?: string;
+  referringPhysicianName?: string;
+  studyId?: string;
+  accessionNumber?: string;
+  studyDescription?: string;
+}
+
+const REFERENCE_TEXT_TAGS = {
+  modality: 'x00080060',
+  patientName: 'x00100010',
+  patientId: 'x00100020',
+  patientBirthDate: 'x00100030',
+  patientSex: 'x00100040',
+  studyDate: 'x00080020',
+  studyTime: 'x00080030',
+  referringPhysicianName: 'x00080090',
+  studyId: 'x00200010',
+  accessionNumber: 'x00080050',
+  studyDescription: 'x00081030',
+} as const;
+
+/** Reads the reference attributes from the header (the pixel data is not parsed). */
+export function readDicomReferenceAttributes(bytes: Uint8Array, source: string): DicomReferenceAttributes {
+  const ds = parse(bytes, source, DEFAULT_MAX_PIXELS, 'x7fe00010');
+  const utf8 = (ds.string('x00080005') ?? '').includes('ISO_IR 192');
+  const text = (tag: string): string | undefined => {
+    const el = ds.elements[tag];
+    if (!el || el.length === 0) return undefined;
+    const raw = Buffer.from(ds.byteArray.buffer, ds.byteArray.byteOffset + el.dataOffset, el.length);
+    const value = raw.toString(utf8 ? 'utf8' : 'latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    return value === '' ? undefined : value;
+  };
+  const uid = (tag: string, name: string): string => {
+    const value = text(tag);
+    if (!value) throw new ImageReadError(source, `DICOM file has no ${name}`);
+    return value;
+  };
+  const attributes: DicomReferenceAttributes = {
+    sopClassUid: uid('x00080016', 'SOP Class UID'),
+    sopInstanceUid: uid('x00080018', 'SOP Instance UID'),
+    studyInstanceUid: uid('x0020000d', 'Study Instance UID'),
+    seriesInstanceUid: uid('x0020000e', 'Series Instance UID'),
+  };
+  for (const [key, tag] of Object.entries(REFERENCE_TEXT_TAGS) as [keyof typeof REFERENCE_TEXT_TAGS, string][]) {
+    const value = text(tag);
+    if (value !== undefined) attributes[key] = value;
+  }
+  return attributes;
 }

@@ -2,5 +2,6 @@
 export { readImage, readImageInfo, inspectImage } from './read';
 export { detectFormat } from './detect';
 export { ImageReadError, DEFAULT_MAX_PIXELS } from './errors';
-export { TRANSFER_SYNTAXES } from './dicom';
+export { TRANSFER_SYNTAXES, readDicomReferenceAttributes } from './dicom';
+export type { DicomReferenceAttributes } from './dicom';
 export type { DecodedImage, ImageFormat, ImageInfo, ImageInspection, ReadImageOptions } from './types';

@@ -94,6 +94,8 @@ export interface DicomSpec {
   part10?: boolean;
   /** The 128-byte preamble (default zeros). */
   preamble?: Buffer;
+  /** The meta header's SOP class and instance (default CR Image Storage, 1.2.3.4.5.6.7). */
+  mediaStorage?: { sopClassUid: string; sopInstanceUid: string };
 }
 
 export function writeDicom(spec: DicomSpec): Buffer {
@@ -106,8 +108,8 @@ export function writeDicom(spec: DicomSpec): Buffer {
   if (spec.part10 === false) return dataSet;
   const meta = Buffer.concat([
     encodeElement({ tag: 0x00020001, vr: 'OB', value: Buffer.from([0, 1]) }, false),
-    encodeElement(str(0x00020002, 'UI', '1.2.840.10008.5.1.4.1.1.1'), false),
-    encodeElement(str(0x00020003, 'UI', '1.2.3.4.5.6.7'), false),
+    encodeElement(str(0x00020002, 'UI', spec.mediaStorage?.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.1'), false),
+    encodeElement(str(0x00020003, 'UI', spec.mediaStorage?.sopInstanceUid ?? '1.2.3.4.5.6.7'), false),
     encodeElement(str(0x00020010, 'UI', spec.transferSyntax), false),
     encodeElement(str(0x00020012, 'UI', '1.2.3.4'), false),
   ]);
