@@ -2,6 +2,8 @@ import { promises as fsp } from 'fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'path';
 import type { Point } from '../data';
 import type { Predictor } from '../infer';
+import { detectFormat, readDicomReferenceAttributes } from '../io';
+import { buildLandmarkSr, SrAlgorithm } from '../sr';
 import { writeFileAtomic } from '../util/fs';
 import { writePredictionsCsv } from './csv';
 import { JsonlJournal, readJournalKeys } from './journal';
@@ -23,6 +25,8 @@ export interface PredictionLine {
   scores: number[];
   /** Landmarks (0-based) the shape check replaced; present when the check ran. */
   replaced?: number[];
+  /** With `dicomSr`, for DICOM inputs: the SR file, relative to the output folder (`sr/<SOPInstanceUID>.dcm`). */
+  sr?: string;
 }
 
 /** One line of errors.jsonl. */
@@ -47,6 +51,8 @@ export interface PredictArchiveOptions {
   overlaySize?: number;
   /** OUT/predictions.csv, rewritten from the JSONL at the end. */
   csv?: boolean;
+  /** A landmark SR (TID 1500) per DICOM input in OUT/sr/<SOPInstanceUID>.dcm, naming the model as `algorithm`. */
+  dicomSr?: { algorithm: SrAlgorithm; landmarkNames?: string[] };
   /** Stop taking new inputs; those in flight are finished and written. */
   signal?: AbortSignal;
   /** After every input of this run (predicted or failed). */
@@ -78,6 +84,7 @@ export const PREDICTIONS_FILE = 'predictions.jsonl';
 export const ERRORS_FILE = 'errors.jsonl';
 export const CSV_FILE = 'predictions.csv';
 export const OVERLAY_DIR = 'overlays';
+export const SR_DIR = 'sr';
 
 /** The file name without an image extension (UID-named DICOM files keep their whole name). */
 export function idOf(file: string): string {
@@ -174,6 +181,22 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
           const path = join(overlayDir, tag.overlayName);
           await fsp.mkdir(dirname(path), { recursive: true });
           await writeFileAtomic(path, await predictionOverlayPng(preview, prediction.landmarks));
+        }
+        if (o.dicomSr) {
+          const bytes = await fsp.readFile(tag.file);
+          if (detectFormat(bytes) === 'dicom') {
+            let sr;
+            try {
+              sr = buildLandmarkSr({ source: readDicomReferenceAttributes(bytes, tag.file), prediction, ...o.dicomSr });
+            } catch (err) {
+              // An SR was asked for and cannot be made (a DICOM file without its UIDs, say): the input has failed.
+              fail(tag.file, `no SR: ${(err as Error).message}`);
+              return;
+            }
+            line.sr = join(SR_DIR, `${sr.sopInstanceUid}.dcm`);
+            await fsp.mkdir(join(outDir, SR_DIR), { recursive: true });
+            await writeFileAtomic(join(outDir, line.sr), sr.bytes);
+          }
         }
         // The prediction line goes last: a file is done only once everything for it is on disk.
         predictions.append(line);

@@ -1,9 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { runCli } from '../../src/cli/run';
 import { commands } from '../../src/cli/commands';
-import { brightestSpotModel, makeArchive } from './helpers';
+import { readLandmarkSr } from '../../src/sr';
+import type { PredictionLine } from '../../src/predict';
+import { dicomImage } from '../sr/helpers';
+import { brightestSpotModel, dotImage, makeArchive } from './helpers';
 
 /** Runs `lmk ...` in process; returns the exit status it set and what it wrote to stderr. */
 async function lmk(argv: string[]): Promise<{ status: number; stderr: string }> {
@@ -62,5 +65,28 @@ describe('lmk predict', () => {
       expect(r.status).toBe(2);
       expect(r.stderr.split('\n')[0]).toMatch(message);
     }
+  });
+
+  test('--dicom-sr: an SR per DICOM input in OUT/sr, named in its prediction line, with the predicted points', async () => {
+    const dir = join(root, 'in-dicom');
+    mkdirSync(dir);
+    const px = new Uint8Array(40 * 30);
+    px[12 * 40 + 25] = 255;
+    const ids = { studyInstanceUid: '1.2.826.0.1.3680043.10.9', seriesInstanceUid: '1.2.826.0.1.3680043.10.9.1', sopInstanceUid: '1.2.826.0.1.3680043.10.9.1.1' };
+    writeFileSync(join(dir, 'image.dcm'), dicomImage(ids, 40, 30, px));
+    writeFileSync(join(dir, 'photo.png'), await dotImage(40, 30, 5, 5));
+    const out = join(root, 'out-sr');
+    const r = await lmk(['predict', '--model', model, '--input', dir, '--out', out, '--workers', '0', '--dicom-sr', '--quiet']);
+    expect(r).toEqual({ status: 0, stderr: '' });
+    const lines = readFileSync(join(out, 'predictions.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PredictionLine);
+    const dicomLine = lines.find((l) => l.id === 'image')!;
+    expect(lines.find((l) => l.id === 'photo')!.sr).toBeUndefined();
+    expect(readdirSync(join(out, 'sr'))).toEqual([dicomLine.sr!.slice('sr/'.length)]);
+    const sr = readLandmarkSr(readFileSync(join(out, dicomLine.sr!)));
+    expect(sr.images[0].sopInstanceUid).toBe(ids.sopInstanceUid);
+    sr.landmarks.forEach((l, k) => {
+      expect(l.point[0]).toBeCloseTo(dicomLine.landmarks[k][0], 2);
+      expect(l.point[1]).toBeCloseTo(dicomLine.landmarks[k][1], 2);
+    });
   });
 });

@@ -1,0 +1,89 @@
+import { existsSync, statSync } from 'fs';
+import { availableParallelism } from 'os';
+import { Argv } from 'yargs';
+import { DECODE_METHODS, DecodeMethod } from '../../heatmaps';
+import { ExecutionProvider, Predictor } from '../../infer';
+import { check, checkPositiveInt } from '../validate';
+
+/** The options of the commands that run a model over images (`lmk predict`, `lmk pacs`): one meaning everywhere. */
+export interface PredictorArgs {
+  model: string;
+  height?: number;
+  width?: number;
+  ep: string;
+  threads?: number;
+  workers: number;
+  batch: number;
+  decode: string;
+  'max-pixels'?: number;
+  'shape-check'?: boolean;
+}
+
+/** Preparation threads by default: half the cores (the session takes the rest), between 1 and 4. */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
+}
+
+export function withPredictorOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('model', { type: 'string', demandOption: true, describe: 'an .onnx model (lmk export / lmk train)' })
+    .option('height', { type: 'number', describe: 'model grid height (default: stored in the model)' })
+    .option('width', { type: 'number', describe: 'model grid width (default: stored in the model)' })
+    .option('ep', { type: 'string', choices: ['cpu', 'cuda'], default: 'cpu', describe: 'execution provider' })
+    .option('threads', { type: 'number', describe: 'ONNX Runtime intra-op threads (default: one per core)' })
+    .option('workers', { type: 'number', default: defaultWorkers(), describe: 'threads decoding and preprocessing images (0: on the main thread)' })
+    .option('batch', { type: 'number', default: 1, describe: 'images per session run' })
+    .option('decode', { type: 'string', choices: DECODE_METHODS, default: 'soft-argmax', describe: 'heatmap decoding' })
+    .option('max-pixels', { type: 'number', describe: 'refuse images with more pixels (default 268402689)' })
+    .option('shape-check', { type: 'boolean', describe: 'replace far-off, low-confidence landmarks by the fitted training shape (default: on when the model stores one; --no-shape-check to turn off)' });
+}
+
+export function validatePredictorArgs(a: PredictorArgs): void {
+  checkPositiveInt(a.height, 'height');
+  checkPositiveInt(a.width, 'width');
+  checkPositiveInt(a.threads, 'threads');
+  checkPositiveInt(a.batch, 'batch');
+  checkPositiveInt(a['max-pixels'], 'max-pixels');
+  check((a.height === undefined) === (a.width === undefined), '--height and --width go together');
+  check(Number.isInteger(a.workers) && a.workers >= 0, `--workers must be a whole number >= 0, got ${a.workers}`);
+  check(existsSync(a.model) && statSync(a.model).isFile(), `--model ${a.model}: no such file`);
+}
+
+export function createPredictor(a: PredictorArgs): Promise<Predictor> {
+  return Predictor.create({
+    model: a.model,
+    grid: a.height !== undefined ? { height: a.height, width: a.width! } : undefined,
+    executionProvider: a.ep as ExecutionProvider,
+    threads: a.threads,
+    decode: a.decode as DecodeMethod,
+    maxPixels: a['max-pixels'],
+    shapeCheck: a['shape-check'],
+  });
+}
+
+const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * The first SIGINT/SIGTERM aborts the returned signal (the command finishes what is in flight and writes what
+ * is done) after one line on stderr; a second one exits at once. `release` removes the handlers; `exitCode` is
+ * the status for the signal received (130/143), if any.
+ */
+export function stopOnSignals(command: string, finishing: string): { signal: AbortSignal; release: () => void; exitCode: () => number | undefined } {
+  const controller = new AbortController();
+  let received: StopSignal | undefined;
+  const onSignal = (signal: StopSignal) => {
+    if (received) process.exit(STOP_SIGNALS[signal]);
+    received = signal;
+    process.stderr.write(`\n${command}: ${signal}: ${finishing} (again to quit at once)\n`);
+    controller.abort();
+  };
+  for (const s of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(s, onSignal);
+  return {
+    signal: controller.signal,
+    release: () => {
+      for (const s of Object.keys(STOP_SIGNALS) as StopSignal[]) process.off(s, onSignal);
+    },
+    exitCode: () => (received ? STOP_SIGNALS[received] : undefined),
+  };
+}
