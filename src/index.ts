@@ -32,6 +32,9 @@ export type { PredictArchiveOptions, PredictArchiveResult, PredictionLine, Error
 export * as sr from './sr';
 export { buildLandmarkSr, readLandmarkSr, modelAlgorithm } from './sr';
 export type { LandmarkSr, LandmarkSrOptions, LandmarkSrContents, SrAlgorithm, SrLandmark } from './sr';
+export * as pacs from './pacs';
+export { DicomwebClient, runPacsPass, credentialsFromEnv } from './pacs';
+export type { PacsPassOptions, PacsPassResult, PacsPredictionLine, DicomwebCredentials } from './pacs';
 export * as bench from './bench';
 export { benchInference } from './bench';
 export type { InferenceBenchOptions, InferenceBenchResult } from './bench';

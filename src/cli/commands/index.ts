@@ -6,6 +6,7 @@ import { datasetCommand } from './dataset';
 import { inspectCommand } from './inspect';
 import { trainCommand } from './train';
 import { predictCommand } from './predict';
+import { pacsCommand } from './pacs';
 import { evalCommand } from './eval';
 import { cvCommand } from './cv';
 import { studyCommand } from './study';
@@ -19,6 +20,7 @@ export const commands: CommandModule<any, any>[] = [
   inspectCommand,
   trainCommand,
   predictCommand,
+  pacsCommand,
   evalCommand,
   cvCommand,
   studyCommand,
