@@ -85,7 +85,7 @@ export interface PacsProgress {
 }
 
 export interface PacsPassResult extends PacsProgress {
-  /** Image instances found on the server (SRs left out). */
+  /** Instances found on the server (SRs left out). */
   found: number;
   /** Already done or failed in an earlier run; `skippedFailed` of them failed. */
   skipped: number;

@@ -1,30 +1,11 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { runCli } from '../../src/cli/run';
-import { commands } from '../../src/cli/commands';
+import { lmk } from '../util/lmk-cli';
 import { readLandmarkSr } from '../../src/sr';
 import type { PredictionLine } from '../../src/predict';
 import { dicomImage } from '../sr/helpers';
 import { brightestSpotModel, dotImage, makeArchive } from './helpers';
-
-/** Runs `lmk ...` in process; returns the exit status it set and what it wrote to stderr. */
-async function lmk(argv: string[]): Promise<{ status: number; stderr: string }> {
-  const write = process.stderr.write;
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    await runCli('lmk', argv, commands);
-    return { status: Number(process.exitCode ?? 0), stderr };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = undefined;
-  }
-}
 
 describe('lmk predict', () => {
   const root = mkdtempSync(join(tmpdir(), 'lmk-predict-cli-'));

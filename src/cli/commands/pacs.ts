@@ -31,7 +31,7 @@ export function parseFilters(specs: string[]): Record<string, string[]> {
 }
 
 function summary(r: PacsPassResult, outDir: string): string {
-  const parts = [`${r.found} image instance(s) found`, `${r.skipped} done before (${r.skippedFailed} of them failed)`, `predicted ${r.predicted}`, `failed ${r.failed}`];
+  const parts = [`${r.found} instance(s) found (SRs left out)`, `${r.skipped} done before (${r.skippedFailed} of them failed)`, `predicted ${r.predicted}`, `failed ${r.failed}`];
   if (r.stored) parts.push(`stored ${r.stored} SR(s)`);
   const files = [PACS_FILES.predictions, ...(r.failed || r.skippedFailed || r.fault ? [PACS_FILES.errors] : [])].map((f) => join(outDir, f));
   return `${parts.join(', ')}; see ${files.join(', ')}`;
