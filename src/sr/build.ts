@@ -140,7 +140,7 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
     const name = landmarkName(k, o.landmarkNames);
     const [column, row] = toScoordPoint(point);
     return container(SR_CODES.measurementGroup, [
-      text('HAS OBS CONTEXT', SR_CODES.trackingIdentifier, lo(`${k + 1} ${name}`)),
+      text('HAS OBS CONTEXT', SR_CODES.trackingIdentifier, lo(o.landmarkNames?.[k] ? `landmark ${k + 1}: ${name}` : name)),
       uidRef('HAS OBS CONTEXT', SR_CODES.trackingUid, derivedUid('lmk landmark', sopInstanceUid, String(k))),
       code('CONTAINS', SR_CODES.finding, { CodeValue: `landmark-${k + 1}`, CodingSchemeDesignator: LANDMARK_CODING_SCHEME, CodeMeaning: lo(name) }),
       {
