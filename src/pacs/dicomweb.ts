@@ -23,11 +23,12 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Dicomw
 /**
  * A failed DICOMweb request. The message is one line naming the URL (which never holds credentials) and the
  * problem. `transient` failures (no connection, timeouts, 5xx, 408, 429) were retried and may pass later;
- * the others (a 4xx, a malformed answer) will not.
+ * the others (a 4xx, a malformed answer) will not. `access` failures (401, 403, an untrusted certificate)
+ * concern every request, not the one instance.
  */
 export class DicomwebError extends Error {
   override name = 'DicomwebError';
-  constructor(readonly url: string, problem: string, readonly status: number | undefined, readonly transient: boolean) {
+  constructor(readonly url: string, problem: string, readonly status: number | undefined, readonly transient: boolean, readonly access = false) {
     super(`${url}: ${problem}`);
   }
 }
@@ -62,11 +63,15 @@ function firstValue(item: Record<string, { Value?: unknown[] } | undefined>, tag
   return typeof v === 'string' ? v : undefined;
 }
 
-function describeNetworkError(err: unknown, timeoutMs: number): string {
+/** What went wrong below HTTP, and whether waiting can help: a refused certificate stays refused. */
+function networkError(url: string, err: unknown, timeoutMs: number): DicomwebError {
   const e = err as Error & { cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
-  const cause = e.cause?.code ?? e.cause?.message;
-  return cause ? `cannot connect (${cause})` : `cannot connect (${e.message})`;
+  if (e.name === 'TimeoutError') return new DicomwebError(url, `no answer within ${timeoutMs / 1000} s`, undefined, true);
+  const cause = e.cause?.code ?? e.cause?.message ?? e.message;
+  if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(cause)) {
+    return new DicomwebError(url, `the server's TLS certificate is not trusted (${cause}); a private CA goes in NODE_EXTRA_CA_CERTS`, undefined, false, true);
+  }
+  return new DicomwebError(url, `cannot connect (${cause})`, undefined, true);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -112,12 +117,11 @@ export class DicomwebClient {
         const body = await response.arrayBuffer();
         if (response.ok) return { body, contentType: response.headers.get('content-type') ?? '' };
         const problem = `HTTP ${response.status} ${response.statusText}`.trim();
-        const hint = response.status === 401 || response.status === 403
-          ? `: check ${CREDENTIAL_VARIABLES.user}/${CREDENTIAL_VARIABLES.password} or ${CREDENTIAL_VARIABLES.token}`
-          : '';
-        failure = new DicomwebError(url, problem + hint, response.status, TRANSIENT_STATUS.has(response.status));
+        const denied = response.status === 401 || response.status === 403;
+        const hint = denied ? `: check ${CREDENTIAL_VARIABLES.user}/${CREDENTIAL_VARIABLES.password} or ${CREDENTIAL_VARIABLES.token}` : '';
+        failure = new DicomwebError(url, problem + hint, response.status, TRANSIENT_STATUS.has(response.status), denied);
       } catch (err) {
-        failure = new DicomwebError(url, describeNetworkError(err, this.timeoutMs), undefined, true);
+        failure = networkError(url, err, this.timeoutMs);
       }
       if (!failure.transient) throw failure;
       if (attempt >= this.retries) {

@@ -138,6 +138,7 @@ export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
   // A fault (the server gone) stops taking new instances, as the caller's signal does.
   const stopOnFault = new AbortController();
   const stopping = o.signal ? AbortSignal.any([o.signal, stopOnFault.signal]) : stopOnFault.signal;
+  /** A transient fault stops the pass (the caller tries again); any other failure here stops the run. */
   const fault = (err: unknown): void => {
     if (!(err instanceof DicomwebError) || !err.transient) throw err;
     if (!result.fault) {
@@ -156,7 +157,7 @@ export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
     try {
       await o.client.storeInstances(line.studyInstanceUid, [await fsp.readFile(join(outDir, line.sr))]);
     } catch (err) {
-      if (err instanceof DicomwebError && !err.transient) {
+      if (err instanceof DicomwebError && !err.transient && !err.access) {
         failInstance(line.sopInstanceUid, new Error(`storing its SR: ${err.message}`), err.url);
         return;
       }
@@ -218,7 +219,7 @@ export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
           bytes = await o.client.retrieveInstance(ref);
           attributes = readDicomReferenceAttributes(bytes, url);
         } catch (err) {
-          if (err instanceof DicomwebError && err.transient) {
+          if (err instanceof DicomwebError && (err.transient || err.access)) {
             fault(err);
             return;
           }
