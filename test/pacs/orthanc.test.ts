@@ -7,7 +7,7 @@ import { DicomwebClient, PacsErrorLine, PacsPredictionLine, runPacsPass } from '
 import { buildLandmarkSr, modelAlgorithm, readLandmarkSr } from '../../src/sr';
 import { str, writeDicom } from '../io/dicom-writer';
 import { brightestSpotModel } from '../predict/helpers';
-import { dicomImage, TestImageIds } from '../sr/helpers';
+import { dicomImage, DSRDUMP, dsrdump, TestImageIds } from '../sr/helpers';
 import { lmk } from '../util/lmk-cli';
 import { SHARED_DATA } from '../util/shared-data';
 import { Orthanc, ORTHANC_MISSING } from './orthanc';
@@ -136,7 +136,13 @@ async function sharedAsDicom(path: string, study: number, n: number): Promise<Bu
       expect(srs).toHaveLength(images.size);
       const referenced = new Set<string>();
       for (const s of srs) {
-        const sr = readLandmarkSr(await orthanc.file(s.id), s.sopInstanceUid);
+        const bytes = await orthanc.file(s.id);
+        if (DSRDUMP) {
+          const file = join(root, `${s.sopInstanceUid}.dcm`);
+          writeFileSync(file, bytes);
+          expect(dsrdump(file).complaints).toEqual([]);
+        }
+        const sr = readLandmarkSr(bytes, s.sopInstanceUid);
         expect(sr.images).toHaveLength(1);
         const image = sr.images[0].sopInstanceUid;
         referenced.add(image);
