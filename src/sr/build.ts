@@ -1,6 +1,6 @@
-import { readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { createHash } from 'crypto';
-import { basename, extname, join } from 'path';
+import { basename, dirname, extname, join } from 'path';
 import { data as dcmjsData } from 'dcmjs';
 import type { Point } from '../data';
 import { readDicomReferenceAttributes, DicomReferenceAttributes } from '../io';
@@ -75,8 +75,24 @@ export interface LandmarkSr {
   bytes: Uint8Array;
 }
 
-/** This lmk's version, for SoftwareVersions and the implementation version (from package.json, src/ or dist/ alike). */
-export const LMK_VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+let version: string | undefined;
+
+/**
+ * This lmk's version, for SoftwareVersions and the implementation version: from lmk's package.json, the first
+ * one up from this file (src/ and dist/ alike). Read when the first SR is built, not on import, so that code
+ * bundled without the package (a CLI compiled elsewhere) still loads.
+ */
+export function lmkVersion(): string {
+  if (version !== undefined) return version;
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'lmk' && pkg.version) return (version = pkg.version);
+    }
+    if (dirname(dir) === dir) throw new Error(`no package.json of lmk above ${__dirname}: cannot name lmk's version in the SR`);
+  }
+}
 
 /** Name and version of a model file for `LandmarkSrOptions.algorithm`: the file name, and the weights' SHA-256 (first 16 hex digits). */
 export function modelAlgorithm(modelFile: string): SrAlgorithm {
@@ -189,7 +205,7 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
     ReferencedPerformedProcedureStepSequence: [],
     Manufacturer: 'lmk',
     ManufacturerModelName: lo(algorithm.name),
-    SoftwareVersions: [`lmk ${LMK_VERSION}`, lo(algorithm.version)],
+    SoftwareVersions: [`lmk ${lmkVersion()}`, lo(algorithm.version)],
     // SR Document General.
     InstanceNumber: 1,
     CompletionFlag: 'COMPLETE',
@@ -230,8 +246,8 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
     MediaStorageSOPClassUID: COMPREHENSIVE_SR_SOP_CLASS,
     MediaStorageSOPInstanceUID: sopInstanceUid,
     TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
-    ImplementationClassUID: derivedUid('lmk implementation', LMK_VERSION),
-    ImplementationVersionName: `LMK_${LMK_VERSION}`.slice(0, 16),
+    ImplementationClassUID: derivedUid('lmk implementation', lmkVersion()),
+    ImplementationVersionName: `LMK_${lmkVersion()}`.slice(0, 16),
   });
   const dict = new DicomDict(meta);
   dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
