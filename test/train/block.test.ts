@@ -2,6 +2,7 @@ import { parseModel, serializeModel } from '../../src/onnx';
 import { blockNames, compileTrainBlock, compileTrainStep, LossName } from '../../src/train/step-graph';
 import { TensorDict, TrainStep } from '../../src/train/step';
 import { formulaBatch, formulaWeights, tinyNet } from './tiny-net';
+import { cudaProviderProblem } from '../../src/infer';
 
 const B = 2, K = 2, H = 16, W = 16;
 const options = (loss: LossName) => ({ batch: B, inChannels: 3, height: H, width: W, classes: K, loss, network: tinyNet(K) });
@@ -101,6 +102,29 @@ describe('several optimizer steps per ONNX Runtime run (ONNX Loop)', () => {
       await expect(TrainStep.create(options('mse'), new Map(), { stepsPerRun: 0 })).rejects.toThrow('steps per run must be a positive integer, got 0');
     } finally {
       await blocked.release();
+    }
+  });
+});
+
+/** Runs only where the CUDA provider loads (a GPU machine after `lmk setup cuda`); skipped elsewhere. */
+(cudaProviderProblem() === undefined ? describe : describe.skip)('blocks on CUDA', () => {
+  test('10 steps in blocks of 4, 4, 2 on the GPU give the losses of 10 single steps on the CPU', async () => {
+    const params = compileTrainStep(options('softmax_ce')).params;
+    const cpu = await TrainStep.create(options('softmax_ce'), formulaWeights(params), { threads: 1 });
+    const gpu = await TrainStep.create(options('softmax_ce'), formulaWeights(params), { executionProvider: 'cuda', stepsPerRun: 4 });
+    try {
+      const one: number[] = [];
+      for (const [s, b] of batches(0, 10).entries()) one.push(await cpu.run(b.images, b.targets, lrAt(s)));
+      const many: number[] = [];
+      for (const [from, count] of [[0, 4], [4, 4], [8, 2]]) {
+        const part = batches(from, count);
+        many.push(...await gpu.runBlock(part.map((b) => b.images), part.map((b) => b.targets), part.map((_, i) => lrAt(from + i))));
+      }
+      // As the single step on CUDA against PyTorch (test/train/step.test.ts): float32 kernels that sum in other orders.
+      many.forEach((l, s) => expect(Math.abs(l - one[s]) / Math.abs(one[s])).toBeLessThan(1e-4));
+    } finally {
+      await cpu.release();
+      await gpu.release();
     }
   });
 });
