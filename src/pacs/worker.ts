@@ -1,26 +1,19 @@
 import { createReadStream, existsSync, promises as fsp } from 'fs';
 import { join, resolve } from 'path';
 import { createInterface } from 'readline';
-import type { Point } from '../data';
-import type { Predictor } from '../infer';
+import type { Prediction, Predictor } from '../infer';
 import { readDicomReferenceAttributes, DicomReferenceAttributes } from '../io';
-import { JsonlJournal, readJournalKeys, runPipeline, PipelineInput, PreparePool, SR_DIR } from '../predict';
+import { JsonlJournal, readJournalKeys, roundedPrediction, runPipeline, PipelineInput, PreparePool, SR_DIR } from '../predict';
 import { buildLandmarkSr, SrAlgorithm } from '../sr';
 import { writeFileAtomic } from '../util/fs';
 import { DicomwebClient, DicomwebError, InstanceRef } from './dicomweb';
 
 /** One line of OUT/predictions.jsonl: an instance predicted, its SR written to OUT/sr. */
-export interface PacsPredictionLine {
+export interface PacsPredictionLine extends Prediction {
   /** The resume key. */
   sopInstanceUid: string;
   studyInstanceUid: string;
   seriesInstanceUid: string;
-  width: number;
-  height: number;
-  landmarks: Point[];
-  landmarksMm?: Point[];
-  scores: number[];
-  replaced?: number[];
   /** The SR file, relative to the output folder. */
   sr: string;
   srInstanceUid: string;
@@ -109,8 +102,6 @@ async function finalFailures(path: string): Promise<Set<string>> {
   }
   return keys;
 }
-
-const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
 interface Fetched {
   ref: InstanceRef;
@@ -238,12 +229,7 @@ export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
           sopInstanceUid: tag.ref.sopInstanceUid,
           studyInstanceUid: tag.attributes.studyInstanceUid,
           seriesInstanceUid: tag.attributes.seriesInstanceUid,
-          width: prediction.width,
-          height: prediction.height,
-          landmarks: prediction.landmarks.map(([x, y]) => [round(x, 3), round(y, 3)]),
-          ...(prediction.landmarksMm ? { landmarksMm: prediction.landmarksMm.map(([x, y]): Point => [round(x, 4), round(y, 4)]) } : {}),
-          scores: prediction.scores.map((s) => round(s, 4)),
-          ...(prediction.replaced ? { replaced: prediction.replaced } : {}),
+          ...roundedPrediction(prediction),
           sr: join(SR_DIR, `${sr.sopInstanceUid}.dcm`),
           srInstanceUid: sr.sopInstanceUid,
         };

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'path';
 import type { Point } from '../data';
-import type { Predictor } from '../infer';
+import type { Prediction, Predictor } from '../infer';
 import { detectFormat, readDicomReferenceAttributes } from '../io';
 import { buildLandmarkSr, SrAlgorithm } from '../sr';
 import { writeFileAtomic } from '../util/fs';
@@ -12,19 +12,12 @@ import { PipelineInput, runPipeline } from './pipeline';
 import { PreparePool } from './pool';
 import { IMAGE_EXTENSIONS, walkInputs } from './walk';
 
-/** One line of predictions.jsonl. */
-export interface PredictionLine {
+/** One line of predictions.jsonl: the input's Prediction and where it came from. */
+export interface PredictionLine extends Prediction {
   /** Absolute path of the input: the resume key. */
   file: string;
   /** The file name without its image extension (what `lmk eval --predictions` matches to data set ids). */
   id: string;
-  width: number;
-  height: number;
-  landmarks: Point[];
-  landmarksMm?: Point[];
-  scores: number[];
-  /** Landmarks (0-based) the shape check replaced; present when the check ran. */
-  replaced?: number[];
   /** With `dicomSr`, for DICOM inputs: the SR file, relative to the output folder (`sr/<SOPInstanceUID>.dcm`). */
   sr?: string;
 }
@@ -94,6 +87,18 @@ export function idOf(file: string): string {
 }
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+
+/** A prediction as journals store it: pixels to 3 decimals, millimetres and scores to 4. */
+export function roundedPrediction(p: Prediction): Prediction {
+  return {
+    width: p.width,
+    height: p.height,
+    landmarks: p.landmarks.map(([x, y]): Point => [round(x, 3), round(y, 3)]),
+    ...(p.landmarksMm ? { landmarksMm: p.landmarksMm.map(([x, y]): Point => [round(x, 4), round(y, 4)]) } : {}),
+    scores: p.scores.map((v) => round(v, 4)),
+    ...(p.replaced ? { replaced: p.replaced } : {}),
+  };
+}
 
 interface Item {
   file: string;
@@ -170,12 +175,7 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
         const line: PredictionLine = {
           file: tag.file,
           id: idOf(tag.file),
-          width: prediction.width,
-          height: prediction.height,
-          landmarks: prediction.landmarks.map(([x, y]) => [round(x, 3), round(y, 3)]),
-          ...(prediction.landmarksMm ? { landmarksMm: prediction.landmarksMm.map(([x, y]): Point => [round(x, 4), round(y, 4)]) } : {}),
-          scores: prediction.scores.map((s) => round(s, 4)),
-          ...(prediction.replaced ? { replaced: prediction.replaced } : {}),
+          ...roundedPrediction(prediction),
         };
         if (preview) {
           const path = join(overlayDir, tag.overlayName);

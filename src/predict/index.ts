@@ -1,5 +1,5 @@
 /** Streaming archive prediction: walk, prepare on worker threads, batched inference, resumable journals. */
-export { predictArchive, idOf, PREDICTIONS_FILE, ERRORS_FILE, CSV_FILE, OVERLAY_DIR, SR_DIR } from './archive';
+export { predictArchive, idOf, roundedPrediction, PREDICTIONS_FILE, ERRORS_FILE, CSV_FILE, OVERLAY_DIR, SR_DIR } from './archive';
 export type { PredictArchiveOptions, PredictArchiveResult, PredictionLine, ErrorLine, ArchiveProgress } from './archive';
 export { runPipeline } from './pipeline';
 export type { PipelineInput, PipelineResult, PipelineHandlers, PipelineOptions, StageTimes } from './pipeline';
