@@ -21,7 +21,7 @@ export interface PredictorOptions extends SessionOptions {
   sigma?: number;
   /** Refuse images with more pixels than this (default as sharp's limitInputPixels). */
   maxPixels?: number;
-  /** Replace far-off, low-confidence landmarks by the fitted training shape's (see src/shape). Default: when the model stores lmk.shape_model. */
+  /** Replace far-off landmarks (of low confidence, or beyond any confidence) by the fitted training shape's (see src/shape). Default: when the model stores lmk.shape_model. */
   shapeCheck?: boolean;
 }
 

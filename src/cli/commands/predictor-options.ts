@@ -35,7 +35,7 @@ export function withPredictorOptions<T>(y: Argv<T>): Argv<T> {
     .option('batch', { type: 'number', default: 1, describe: 'images per session run' })
     .option('decode', { type: 'string', choices: DECODE_METHODS, default: 'soft-argmax', describe: 'heatmap decoding' })
     .option('max-pixels', { type: 'number', describe: 'refuse images with more pixels (default 268402689)' })
-    .option('shape-check', { type: 'boolean', describe: 'replace far-off, low-confidence landmarks by the fitted training shape (default: on when the model stores one; --no-shape-check to turn off)' });
+    .option('shape-check', { type: 'boolean', describe: 'replace far-off landmarks (of low confidence, or beyond any confidence) by the fitted training shape (default: on when the model stores one; --no-shape-check to turn off)' });
 }
 
 export function validatePredictorArgs(a: PredictorArgs): void {
