@@ -237,23 +237,16 @@ export class TrainStep {
     return { images: new ort.Tensor('float32', images, imageDims), targets: new ort.Tensor('float32', targets, targetDims) };
   }
 
-  /** The block's batches stacked along a new first axis. */
+  /** The block's batches (each checked as a single step's) stacked along a new first axis. */
   private blockFeeds(images: Float32Array[], targets: Float32Array[]): Record<string, ort.Tensor> {
-    const o = this.compiled.options;
-    const m = images.length;
-    const stack = (parts: Float32Array[], dims: number[], what: string): ort.Tensor => {
-      const size = dims.reduce((a, b) => a * b);
-      const all = new Float32Array(m * size);
-      parts.forEach((p, i) => {
-        if (p.length !== size) throw new Error(`train step: ${what} ${i} of the block have ${p.length} values, expected [${dims}]`);
-        all.set(p, i * size);
-      });
-      return new ort.Tensor('float32', all, [m, ...dims]);
+    const batches = images.map((x, i) => this.batchFeeds(x, targets[i]));
+    const stack = (name: 'images' | 'targets'): ort.Tensor => {
+      const { dims, data } = batches[0][name];
+      const all = new Float32Array(batches.length * data.length);
+      batches.forEach((b, i) => all.set(b[name].data as Float32Array, i * data.length));
+      return new ort.Tensor('float32', all, [batches.length, ...dims]);
     };
-    return {
-      [blockNames.images]: stack(images, [o.batch, o.inChannels, o.height, o.width], 'images'),
-      [blockNames.targets]: stack(targets, [o.batch, o.classes, o.height, o.width], 'targets'),
-    };
+    return { [blockNames.images]: stack('images'), [blockNames.targets]: stack('targets') };
   }
 
   private copy(name: string): NamedTensor {
