@@ -23,7 +23,8 @@ done
 
 # Trains into OUT (resuming a run already there), then scores Test1: OUT/test1.json and a table on stdout.
 run_recipe() {
-  local lmk=(node "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/dist/cli/lmk.js")
+  # LMK_CLI: the lmk script to run (default: this checkout's build).
+  local lmk=(node "${LMK_CLI:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/dist/cli/lmk.js}")
   local resume=() thread_option=()
   mkdir -p "$out"
   [ -e "$out/checkpoint.safetensors" ] && resume=(--resume)

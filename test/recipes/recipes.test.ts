@@ -1,0 +1,60 @@
+import { spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
+import { buildCli } from '../train/built-cli';
+
+const RECIPES = resolve(__dirname, '..', '..', 'scripts', 'recipes');
+/** Loads 150 training images, trains a few seconds, scores 150 Test1 images; the ceiling leaves room for a busy machine. */
+const SLOW_TEST_MS = 600_000;
+
+let dir: string;
+let cli: { script: string; env: NodeJS.ProcessEnv };
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lmk-recipes-'));
+  cli = buildCli(join(dir, 'cli'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const recipe = (script: string, args: string[]) =>
+  spawnSync('bash', [join(RECIPES, script), ...args], { env: { ...cli.env, LMK_CLI: cli.script }, encoding: 'utf8' });
+
+describe('recipe scripts: arguments', () => {
+  test('without --root and --out: the usage line, exit 2', () => {
+    const r = recipe('isbi2015-cpu.sh', []);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^usage: .*isbi2015-cpu\.sh --root ISBI2015_DIR --out DIR/);
+  });
+
+  test('a root that is not an ISBI 2015 folder: one line naming it, exit 2, nothing written', () => {
+    const out = join(dir, 'not-isbi-out');
+    const r = recipe('isbi2015-gpu.sh', ['--root', dir, '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`${join(RECIPES, 'isbi2015-gpu.sh')}: ${dir}: not an ISBI 2015 folder (no RawImage/)`);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describeWithSharedData('the CPU recipe end to end, a few seconds of training (ISBI 2015)', () => {
+  test('leaves model.onnx, train.jsonl, load.txt and test1.json with the mean-shape baseline beside the model', () => {
+    const out = join(dir, 'cpu');
+    const r = recipe('isbi2015-cpu.sh', ['--root', join(SHARED_DATA as string, 'isbi2015'), '--out', out, '--minutes', '0.1', '--', '--quiet']);
+    expect(r.status).toBe(0);
+    // Seconds of training leave a model worse than the trivial answer, and both evaluations say so; nothing else.
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/^lmk eval: the model is worse than the mean shape: MRE \d+\.\d\d mm against 9\.63 mm/);
+    for (const f of ['model.onnx', 'model.safetensors', 'checkpoint.safetensors', 'train.jsonl', 'load.txt', 'test1.json']) expect(existsSync(join(out, f))).toBe(true);
+    const steps = readFileSync(join(out, 'train.jsonl'), 'utf8').split('\n').filter((l) => l.startsWith('{"step"'));
+    expect(steps.length).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'load.txt'), 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \d+\.\d\d \d+\.\d\d \d+\.\d\d$/m);
+    const scored = JSON.parse(readFileSync(join(out, 'test1.json'), 'utf8'));
+    expect(scored.n_images).toBe(150);
+    expect(scored.mre.unit).toBe('mm');
+    expect(Number.isFinite(scored.mre.value)).toBe(true);
+    // The trivial answer on Test1 (issue #12): every landmark at its mean position over 001-150.
+    expect(scored.baseline.mre.value).toBeCloseTo(9.63, 2);
+    expect(r.stdout).toMatch(/MRE/);
+  }, SLOW_TEST_MS);
+});
