@@ -30,7 +30,7 @@ run_recipe() {
   [ -e "$out/checkpoint.safetensors" ] && resume=(--resume)
   [ -n "$threads" ] && thread_option=(--threads "$threads")
   # The load average beside the figures: a busy machine trains fewer steps in the same minutes.
-  (while true; do echo "$(date -u +%FT%TZ) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 60; done) >>"$out/load.txt" &
+  (while true; do echo "$(date -u +%FT%TZ) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 60; done) >>"$out/load.txt" 2>/dev/null &
   local sampler=$!
   trap "kill $sampler 2>/dev/null || true" EXIT
 
