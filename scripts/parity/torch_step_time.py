@@ -13,7 +13,8 @@ h, w, b, steps = map(int, sys.argv[1:5])
 torch.set_num_threads(int(sys.argv[5]) if len(sys.argv) > 5 else 2)
 multiplier = float(sys.argv[6]) if len(sys.argv) > 6 else 1.0
 loss_name = sys.argv[7] if len(sys.argv) > 7 else 'mse'
-arch = {'unetplusplus': smp.UnetPlusPlus, 'unet': smp.Unet}[sys.argv[8] if len(sys.argv) > 8 else 'unetplusplus']
+arch_name = sys.argv[8] if len(sys.argv) > 8 else 'unetplusplus'
+arch = {'unetplusplus': smp.UnetPlusPlus, 'unet': smp.Unet}[arch_name]
 scale = lambda c: max(1, int(c * multiplier + 0.5))  # lmk's scaleChannels (round half up)
 params = smp.encoders.encoders['vgg19']['params']
 params['config'] = [c if c == 'M' else scale(c) for c in params['config']]
@@ -40,5 +41,5 @@ for s in range(steps + 1):
     if s > 0:
         times.append(time.time() - t0)
 times.sort()
-print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'arch': sys.argv[8] if len(sys.argv) > 8 else 'unetplusplus', 'width_multiplier': multiplier, 'loss': loss_name,
+print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'arch': arch_name, 'width_multiplier': multiplier, 'loss': loss_name,
                   'step_s': {'min': times[0], 'median': times[len(times) // 2], 'max': times[-1]}}))
