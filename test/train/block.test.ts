@@ -15,6 +15,18 @@ async function tinyStep(loss: LossName, stepsPerRun: number): Promise<TrainStep>
 const batches = (from: number, count: number) => Array.from({ length: count }, (_, i) => formulaBatch(from + i, B, K, H, W));
 const lrAt = (s: number): number => 1e-2 * (1 - s / 20);
 
+/** The losses of 10 steps taken one per run by `single` and in blocks of 4, 4 and 2 by `blocked`, on the same batches. */
+async function tenStepsBothWays(single: TrainStep, blocked: TrainStep): Promise<{ one: number[]; many: number[] }> {
+  const one: number[] = [];
+  for (const [s, b] of batches(0, 10).entries()) one.push(await single.run(b.images, b.targets, lrAt(s)));
+  const many: number[] = [];
+  for (const [from, count] of [[0, 4], [4, 4], [8, 2]]) {
+    const part = batches(from, count);
+    many.push(...await blocked.runBlock(part.map((b) => b.images), part.map((b) => b.targets), part.map((_, i) => lrAt(from + i))));
+  }
+  return { one, many };
+}
+
 /** Largest relative difference between two state dicts' tensors (relative to each tensor's largest value). */
 function stateDifference(a: TensorDict, b: TensorDict): number {
   let worst = 0;
@@ -31,13 +43,7 @@ describe('several optimizer steps per ONNX Runtime run (ONNX Loop)', () => {
     const single = await tinyStep(loss, 1);
     const blocked = await tinyStep(loss, 4);
     try {
-      const one: number[] = [];
-      for (const [s, b] of batches(0, 10).entries()) one.push(await single.run(b.images, b.targets, lrAt(s)));
-      const many: number[] = [];
-      for (const [from, count] of [[0, 4], [4, 4], [8, 2]]) {
-        const part = batches(from, count);
-        many.push(...await blocked.runBlock(part.map((b) => b.images), part.map((b) => b.targets), part.map((_, i) => lrAt(from + i))));
-      }
+      const { one, many } = await tenStepsBothWays(single, blocked);
       expect(blocked.step).toBe(10);
       // The same kernels on the same values: measured equal to the last bit on this CPU; float rounding allowed.
       many.forEach((l, s) => expect(Math.abs(l - one[s]) / Math.abs(one[s])).toBeLessThan(1e-6));
@@ -113,13 +119,7 @@ describe('several optimizer steps per ONNX Runtime run (ONNX Loop)', () => {
     const cpu = await TrainStep.create(options('softmax_ce'), formulaWeights(params), { threads: 1 });
     const gpu = await TrainStep.create(options('softmax_ce'), formulaWeights(params), { executionProvider: 'cuda', stepsPerRun: 4 });
     try {
-      const one: number[] = [];
-      for (const [s, b] of batches(0, 10).entries()) one.push(await cpu.run(b.images, b.targets, lrAt(s)));
-      const many: number[] = [];
-      for (const [from, count] of [[0, 4], [4, 4], [8, 2]]) {
-        const part = batches(from, count);
-        many.push(...await gpu.runBlock(part.map((b) => b.images), part.map((b) => b.targets), part.map((_, i) => lrAt(from + i))));
-      }
+      const { one, many } = await tenStepsBothWays(cpu, gpu);
       // As the single step on CUDA against PyTorch (test/train/step.test.ts): float32 kernels that sum in other orders.
       many.forEach((l, s) => expect(Math.abs(l - one[s]) / Math.abs(one[s])).toBeLessThan(1e-4));
     } finally {
