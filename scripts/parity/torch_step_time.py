@@ -41,5 +41,15 @@ for s in range(steps + 1):
     if s > 0:
         times.append(time.time() - t0)
 times.sort()
+# The dense reference beside lmk-bench's matmul_gflop_s: four chained 2048^3 products, best of three after one.
+a = torch.full((2048, 2048), 1 / 2048)
+mm = []
+for k in range(4):
+    t0 = time.time()
+    y = a
+    for _ in range(4):
+        y = y @ a
+    if k > 0:
+        mm.append(time.time() - t0)
 print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'arch': arch_name, 'width_multiplier': multiplier, 'loss': loss_name,
-                  'step_s': {'min': times[0], 'median': times[len(times) // 2], 'max': times[-1]}}))
+                  'step_s': {'min': times[0], 'median': times[len(times) // 2], 'max': times[-1]}, 'mm_gflop_s': 4 * 2 * 2048 ** 3 / min(mm) / 1e9}))

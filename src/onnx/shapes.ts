@@ -283,6 +283,15 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
     return [{ dataType: v && v.type === 'tensor' ? v.value.dataType : 'float32', dims: ints(0) }];
   },
 
+  Resize: (node, input, ints) => {
+    const x = input(0);
+    // Inputs: X, roi, scales, sizes (opset 13+); exactly one of scales and sizes is given.
+    if (node.inputs[3]) return [{ dataType: x.dataType, dims: ints(3) }];
+    if (!node.inputs[2]) throw new Error(`Resize ${node.name}: needs constant scales or sizes`);
+    const scales = ints(2);
+    return [{ dataType: x.dataType, dims: x.dims.map((d, i) => Math.floor(d * scales[i])) }];
+  },
+
   ScatterElements: (_n, input) => [input(0)],
   GatherElements: (_n, input) => [input(1)],
   Clip: unary,

@@ -1,7 +1,9 @@
-import { buildNetwork, initStateDict, ModelSpec, resolveSpec } from '../models';
+import * as ort from 'onnxruntime-node';
+import { buildNetwork, countMacs, initStateDict, ModelSpec, resolveSpec } from '../models';
+import { GraphBuilder, serializeModel } from '../onnx';
 import type { LossName } from './step-graph';
 import type { ExecutionProvider } from '../infer/providers';
-import { defaultStepsPerRun, TrainStep } from './step';
+import { defaultStepsPerRun, sessionOptions, TrainStep } from './step';
 
 export interface TrainBenchOptions {
   batch: number;
@@ -32,6 +34,18 @@ export interface TrainBenchResult {
   /** The untimed warm-up runs, in order (each `steps_per_run` steps). */
   warmup_s: number[];
   losses: number[];
+  /**
+   * The step's convolution work in GFLOP: three times the forward pass's convolutions (forward, input
+   * gradient, weight gradient; `countMacs`, 2 FLOP per multiply-accumulate), for the whole batch.
+   */
+  conv_gflop: number;
+  /** `conv_gflop` over the median step time. */
+  conv_gflop_s: number;
+  /**
+   * What ONNX Runtime's MatMul reaches on this machine with the same provider and threads, measured in the
+   * same process after the steps: the dense rate the step's convolutions could at best approach.
+   */
+  matmul_gflop_s: number;
   parameters: number;
   execution_provider: ExecutionProvider;
   batch: number;
@@ -82,11 +96,41 @@ export async function benchTrainStep(spec: ModelSpec, o: TrainBenchOptions): Pro
     const [warmupTimes, times] = [all.slice(0, warmup), all.slice(warmup).map((t) => t / stepsPerRun)];
     const sorted = times.slice().sort((a, b) => a - b);
     const parameters = step.compiled.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    const convGflop = (3 * 2 * o.batch * countMacs(s, o.height, o.width)) / 1e9;
     return {
-      step_s: { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1] }, steps_per_run: stepsPerRun,
-      setup_s: setup, warmup_s: warmupTimes, losses, parameters, execution_provider: o.executionProvider ?? 'cpu', batch: o.batch, height: o.height, width: o.width,
+      step_s: { min: sorted[0], median, max: sorted[sorted.length - 1] }, steps_per_run: stepsPerRun,
+      setup_s: setup, warmup_s: warmupTimes, losses,
+      conv_gflop: convGflop, conv_gflop_s: convGflop / median, matmul_gflop_s: await matMulRate(o), parameters, execution_provider: o.executionProvider ?? 'cpu', batch: o.batch, height: o.height, width: o.width,
     };
   } finally {
     await step.release();
+  }
+}
+
+/**
+ * ONNX Runtime's MatMul rate in GFLOP/s: chained square products inside one graph (so no input or output
+ * copies count), the better of two runs after an untimed one. 2048-wide on the CPU, 8192 on a GPU.
+ */
+async function matMulRate(o: Pick<TrainBenchOptions, 'threads' | 'executionProvider'>): Promise<number> {
+  const [n, chain] = o.executionProvider === 'cuda' ? [8192, 8] : [2048, 4];
+  const g = new GraphBuilder('matmul_rate');
+  const a = g.expand(g.input('value', 'float32', []), [n, n]);
+  let x = a;
+  for (let k = 0; k < chain; k++) x = g.matmul(x, a);
+  g.output(g.reduceSum(x, [0, 1], false), 'sum', 'float32', []);
+  const session = await ort.InferenceSession.create(serializeModel(g.build()), sessionOptions(o));
+  try {
+    // 1/n keeps every product's entries at 1/n: no overflow, no denormals.
+    const feeds = { value: new ort.Tensor('float32', Float32Array.of(1 / n), []) };
+    let best = Infinity;
+    for (let k = 0; k < 3; k++) {
+      const t = performance.now();
+      await session.run(feeds);
+      if (k > 0) best = Math.min(best, (performance.now() - t) / 1000);
+    }
+    return (chain * 2 * n ** 3) / best / 1e9;
+  } finally {
+    await session.release();
   }
 }

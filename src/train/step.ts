@@ -39,7 +39,7 @@ export interface TrainStepSessionOptions {
  * ORT settings for the step graph (measurements in src/train/README.md). Intra-op threads do not spin
  * between ops: the step's kernels are long, and on a shared CPU spinning threads took time from working ones.
  */
-function sessionOptions(o: TrainStepSessionOptions): ort.InferenceSession.SessionOptions {
+export function sessionOptions(o: TrainStepSessionOptions): ort.InferenceSession.SessionOptions {
   const s: ort.InferenceSession.SessionOptions = {
     executionProviders: o.executionProvider === 'cuda' ? ['cuda'] : ['cpu'],
     graphOptimizationLevel: o.graphOptimizationLevel ?? 'all',

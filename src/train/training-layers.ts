@@ -1,6 +1,7 @@
 import { attr, GraphBuilder, Initializer } from '../onnx';
 import { derivedSeed } from '../models/random';
 import { alignCornersMatrix } from '../models/resize';
+import { resizeNearest2x } from '../models/upsample';
 import { inferNode, StaticShape } from '../onnx/shapes';
 import type { BatchNormOptions, Layers, ParamInit } from '../models/layers';
 
@@ -25,8 +26,8 @@ export interface RunningStat {
  * The training implementation of `Layers`: parameters become graph inputs (so that autodiff can
  * differentiate with respect to them and the step graph can update them), BatchNorm runs in
  * training mode from differentiable primitives with PyTorch's semantics (or, in 'eval' mode, with the
- * running statistics, for validation on the same parameter tensors), and upsampling is
- * Reshape/Expand/Reshape. Shapes are static: batch and grid are fixed for a training session.
+ * running statistics, for validation on the same parameter tensors); nearest upsampling is the
+ * inference graph's Resize, bilinear two MatMuls. Shapes are static: batch and grid are fixed for a training session.
  */
 export class TrainingLayers implements Layers {
   readonly params: TrainableParam[] = [];
@@ -101,11 +102,9 @@ export class TrainingLayers implements Layers {
     return y;
   }
 
+  /** Resize as in inference (a third of the time of Reshape/Expand/Reshape here); its gradient sums 2x2 blocks. */
   upsampleNearest2x(x: string): string {
-    const g = this.g;
-    const [n, c, h, w] = this.shapeOf(x);
-    const spread = g.expand(g.reshape(x, [n, c, h, 1, w, 1]), [n, c, h, 2, w, 2]);
-    return g.reshape(spread, [n, c, 2 * h, 2 * w]);
+    return resizeNearest2x(this.g, x);
   }
 
   /** Bilinear (align_corners) as two MatMuls with fixed interpolation matrices: Ah X Aw^T. */

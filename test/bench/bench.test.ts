@@ -5,6 +5,7 @@ import { benchInference, formatInferenceBench, percentile } from '../../src/benc
 import { benchCommand, BENCH_USAGE } from '../../src/cli/lmk-bench';
 import { runCli } from '../../src/cli/run';
 import { cudaProviderProblem } from '../../src/infer/providers';
+import { countMacs } from '../../src/models';
 import { brightestSpotModel, dotImage } from '../predict/helpers';
 
 async function lmkBench(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -92,6 +93,11 @@ describe('lmk-bench', () => {
     expect(json.losses).toHaveLength(6);
     expect(json.warmup_s).toHaveLength(1);
     expect(json.execution_provider).toBe('cpu');
+    // Convolution work of one step: 3 x the forward convolutions of one 32x32 image (countMacs), batch 1.
+    const forward = countMacs({ arch: 'unet', encoder: 'vgg19', classes: 2, inChannels: 3, widthMultiplier: 0.0625 }, 32, 32);
+    expect(json.conv_gflop).toBeCloseTo((6 * forward) / 1e9, 12);
+    expect(json.conv_gflop_s).toBeCloseTo(json.conv_gflop / json.step_s.median, 9);
+    expect(json.matmul_gflop_s).toBeGreaterThan(0);
   });
 
   test('--train --ep cuda without a usable CUDA provider fails in one line naming the problem', async () => {

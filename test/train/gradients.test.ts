@@ -1,5 +1,6 @@
 import { attr, GraphBuilder } from '../../src/onnx';
 import { GRADIENT_RULES } from '../../src/train/gradients';
+import { resizeNearest2x } from '../../src/models/upsample';
 import { awayFromZero, checkGradients, distinct, FdCase } from './fd';
 
 const positive = (n: number, lo = 0.5, hi = 2): Float32Array => Float32Array.from({ length: n }, (_, i) => lo + ((i * 0.6180339) % 1) * (hi - lo));
@@ -55,6 +56,11 @@ const CASES: Record<string, Record<string, FdCase>> = {
     'stride 1, asymmetric pads, dilation 2': { inputs: [{ name: 'x', dims: [1, 2, 6, 5] }, { name: 'w', dims: [3, 2, 2, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [0, 2, 1, 0], dilations: [2, 2] }) },
     '1x1 with padding (wider than the kernel)': { inputs: [{ name: 'x', dims: [1, 2, 3, 3] }, { name: 'w', dims: [2, 2, 1, 1] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [1, 0, 2, 1] }) },
     'stride 1, weight larger than activations (ConvTranspose path)': { inputs: [{ name: 'x', dims: [1, 4, 2, 2] }, { name: 'w', dims: [4, 4, 3, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [1, 1, 1, 1] }) },
+    'wide input (Cin > Cout), padding': { inputs: [{ name: 'x', dims: [2, 5, 5, 4] }, { name: 'w', dims: [2, 5, 3, 3] }, { name: 'b', dims: [2] }], build: (g, [x, w, b]) => g.conv(x, w, b, { pads: [1, 1, 1, 1] }) },
+    'wide input, stride 1, asymmetric pads, 2x3 kernel': { inputs: [{ name: 'x', dims: [2, 4, 6, 5] }, { name: 'w', dims: [2, 4, 2, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [0, 2, 1, 0] }) },
+    'wide input, 1x1 with padding': { inputs: [{ name: 'x', dims: [1, 3, 3, 3] }, { name: 'w', dims: [2, 3, 1, 1] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [1, 0, 2, 1] }) },
+    'wide input, one image, stride 2 (sliced, not moved), asymmetric pads': { inputs: [{ name: 'x', dims: [1, 4, 6, 7] }, { name: 'w', dims: [3, 4, 3, 2] }], build: (g, [x, w]) => g.conv(x, w, undefined, { strides: [2, 2], pads: [1, 0, 0, 1] }) },
+    'wide input, dilation 2': { inputs: [{ name: 'x', dims: [2, 3, 7, 6] }, { name: 'w', dims: [2, 3, 3, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { pads: [2, 2, 2, 2], dilations: [2, 2] }) },
     '1x1': { inputs: [{ name: 'x', dims: [2, 3, 4, 4] }, { name: 'w', dims: [2, 3, 1, 1] }, { name: 'b', dims: [2] }], build: (g, [x, w, b]) => g.conv(x, w, b) },
   },
   MaxPool: {
@@ -70,6 +76,15 @@ const CASES: Record<string, Record<string, FdCase>> = {
   Unsqueeze: { plain: { inputs: [{ name: 'x', dims: [2, 3] }], build: (g, [x]) => g.op1('Unsqueeze', [x, g.int64([0, 3])]) } },
   Squeeze: { plain: { inputs: [{ name: 'x', dims: [2, 1, 3] }], build: (g, [x]) => g.op1('Squeeze', [x, g.int64([1])]) } },
   Transpose: { plain: { inputs: [{ name: 'x', dims: [2, 3, 4] }], build: (g, [x]) => g.transpose(x, [2, 0, 1]) } },
+  Resize: {
+    'nearest 2x (F.interpolate)': { inputs: [{ name: 'x', dims: [2, 3, 3, 4] }], build: (g, [x]) => resizeNearest2x(g, x) },
+    'nearest, factors 1, 3, 2 by sizes': {
+      inputs: [{ name: 'x', dims: [2, 2, 3] }],
+      build: (g, [x]) => g.op1('Resize', [x, '', '', g.int64([2, 6, 6])], {
+        mode: attr.string('nearest'), coordinate_transformation_mode: attr.string('asymmetric'), nearest_mode: attr.string('floor'),
+      }),
+    },
+  },
   Expand: { 'new and unit axes': { inputs: [{ name: 'x', dims: [3, 1] }], build: (g, [x]) => g.expand(x, [2, 3, 4]) } },
   ReduceSum: {
     keepdims: { inputs: [{ name: 'x', dims: [2, 3, 4] }], build: (g, [x]) => g.reduceSum(x, [0, 2], true) },
@@ -115,6 +130,11 @@ describe('autodiff', () => {
 
   test('an op without a rule on the path is reported by name', async () => {
     await expect(checkGradients({ inputs: [{ name: 'x', dims: [3] }], build: (g, [x]) => g.op1('Floor', [x]) })).rejects.toThrow(/no gradient rule for Floor/);
+  });
+
+  test('Resize other than nearest upsampling by integer factors is refused by name', async () => {
+    const linear = (g: GraphBuilder, x: string): string => g.op1('Resize', [x, '', g.float32([1, 1, 2, 2])], { mode: attr.string('linear') });
+    await expect(checkGradients({ inputs: [{ name: 'x', dims: [1, 1, 2, 2] }], build: (g, [x]) => linear(g, x) })).rejects.toThrow(/Resize .*nearest upsampling by integer factors/);
   });
 
   test('a value that does not reach the loss gets a zero gradient', async () => {
