@@ -57,20 +57,11 @@ function graphProto(g: Graph): object {
   };
 }
 
-/** The non-default operator domains a graph and its subgraphs use (each needs an opset import, version 1). */
-function customDomains(g: Graph, into = new Set<string>()): Set<string> {
-  for (const n of g.nodes) {
-    if (n.domain) into.add(n.domain);
-    for (const a of Object.values(n.attributes)) if (a.type === 'graph') customDomains(a.value, into);
-  }
-  return into;
-}
-
 /** Encodes a model as ONNX protobuf bytes that onnxruntime loads. */
 export function serializeModel(model: Model): Uint8Array {
   const message = ModelProto.fromObject({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: model.opset }, ...[...customDomains(model.graph)].map((domain) => ({ domain, version: 1 }))],
+    opsetImport: [{ domain: '', version: model.opset }],
     producerName: model.producerName ?? 'lmk',
     producerVersion: model.producerVersion ?? '',
     graph: graphProto(model.graph),
