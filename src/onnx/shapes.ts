@@ -288,7 +288,7 @@ const SHAPE_RULES: Record<string, ShapeRule> = {
     // Inputs: X, roi, scales, sizes (opset 13+); exactly one of scales and sizes is given.
     if (node.inputs[3]) return [{ dataType: x.dataType, dims: ints(3) }];
     if (!node.inputs[2]) throw new Error(`Resize ${node.name}: needs constant scales or sizes`);
-    const scales = ints(2);
+    const scales = ints(2); // float scales: the constant reader returns any numeric constant's values
     return [{ dataType: x.dataType, dims: x.dims.map((d, i) => Math.floor(d * scales[i])) }];
   },
 
