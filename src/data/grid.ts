@@ -1,4 +1,4 @@
-import { DecodedImage } from '../io';
+import { DecodedImage, readImageReduced, ReducedImage, reduceImage, shrinkFactor, toDisplayUnit } from '../io';
 import { Point } from './types';
 
 /**
@@ -11,6 +11,12 @@ import { Point } from './types';
  * `resizeToGrid` samples with the same convention (output pixel i is centred on source coordinate
  * (i + 0.5) * W / Wg - 0.5), so a bright dot at landmark p lands at toGrid(p). Downscaling is antialiased
  * with a triangle filter widened by the scale factor (as PIL's bilinear); upscaling is plain bilinear.
+ *
+ * Files reach the grid in two stages (`readForGrid`, then `reducedToUnitGrid`), the same for training and
+ * inference: the image is decoded at 1/s of its size (s = 8, 4, 2 or 1, the largest that keeps twice the
+ * grid's resolution; JPEG files are scaled by libjpeg while decoding, other images box-reduced), whose
+ * pixel k is centred on original coordinate s * (k + 0.5) - 0.5; the triangle filter then samples the
+ * reduced image at the grid pixels' original centres, so the mapping above holds exactly on every path.
  */
 
 export interface Grid {
@@ -47,8 +53,8 @@ interface Taps {
   maxTaps: number;
 }
 
-function taps(inSize: number, outSize: number): Taps {
-  const scale = inSize / outSize;
+/** Output pixel i is centred on input coordinate (i + 0.5) * scale - 0.5. */
+function taps(inSize: number, outSize: number, scale: number): Taps {
   const support = Math.max(scale, 1);
   const maxTaps = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
@@ -73,11 +79,21 @@ function taps(inSize: number, outSize: number): Taps {
 
 /** Resamples a single-channel row-major image to the grid (see the convention above). */
 export function resizeToGrid(data: Float32Array, image: Size, grid: Grid): Float32Array {
+  return resample(data, image, grid, image.width / grid.width, image.height / grid.height);
+}
+
+/** Resamples a reduced image to the grid at its original pixel centres (see ReducedImage). */
+export function resizeReducedToGrid(image: Pick<ReducedImage, 'data' | 'width' | 'height' | 'shrink' | 'info'>, grid: Grid): Float32Array {
+  const s = image.shrink;
+  return resample(image.data, image, grid, image.info.width / (s * grid.width), image.info.height / (s * grid.height));
+}
+
+function resample(data: Float32Array, image: Size, grid: Grid, scaleX: number, scaleY: number): Float32Array {
   const { width: W, height: H } = image;
   const { width: Wg, height: Hg } = grid;
   if (data.length !== W * H) throw new RangeError(`image data has ${data.length} values, ${W}x${H} expected`);
-  const tx = taps(W, Wg);
-  const ty = taps(H, Hg);
+  const tx = taps(W, Wg, scaleX);
+  const ty = taps(H, Hg, scaleY);
   const rows = new Float32Array(H * Wg);
   for (let y = 0; y < H; y++) {
     const src = y * W;
@@ -111,9 +127,34 @@ export function toUnitRange(data: Float32Array, valueRange: [number, number]): F
   return out;
 }
 
-/** The image on the model grid with values in [0, 1]: what augmentation works on. */
-export function toUnitGrid(image: Pick<DecodedImage, 'width' | 'height' | 'data' | 'valueRange'>, grid: Grid): Float32Array {
-  return toUnitRange(resizeToGrid(image.data, image, grid), image.valueRange);
+/** A decoded image as far as the grid needs it (size and values). */
+type GridSource = Pick<DecodedImage, 'width' | 'height' | 'data' | 'valueRange'> & Partial<DecodedImage>;
+
+/** What a reduced read for `grid` must keep: twice the grid's resolution on each side. */
+function reducedSizeFor(grid: Grid): { minWidth: number; minHeight: number } {
+  return { minWidth: 2 * grid.width, minHeight: 2 * grid.height };
+}
+
+/** Read stage of the one input path: a file (or its bytes) decoded at the size `grid` needs. */
+export function readForGrid(source: string | Uint8Array, grid: Grid, options: { maxPixels?: number } = {}): Promise<ReducedImage> {
+  return readImageReduced(source, { ...options, ...reducedSizeFor(grid) });
+}
+
+/** An already decoded image reduced as `readForGrid` reduces files that are not JPEG. */
+export function reduceForGrid(image: GridSource, grid: Grid): ReducedImage {
+  const { minWidth, minHeight } = reducedSizeFor(grid);
+  return reduceImage(image, shrinkFactor(image.width, image.height, minWidth, minHeight));
+}
+
+/** Preprocess stage: the image on the model grid with values in [0, 1] (what augmentation works on). */
+export function reducedToUnitGrid(image: ReducedImage, grid: Grid): Float32Array {
+  // Resampling is linear and the display transform per value, so the window can follow the resampling.
+  return toDisplayUnit(resizeReducedToGrid(image, grid), image.valueRange, image.display);
+}
+
+/** A decoded image on the model grid with values in [0, 1], by the same two stages as files. */
+export function toUnitGrid(image: GridSource, grid: Grid): Float32Array {
+  return reducedToUnitGrid(reduceForGrid(image, grid), grid);
 }
 
 export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
@@ -134,6 +175,6 @@ export function toNetworkInput(unit: Float32Array, grid: Grid): Float32Array {
 }
 
 /** A decoded image -> the network input on `grid` (3 x Hg x Wg, CHW). */
-export function toModelInput(image: Pick<DecodedImage, 'width' | 'height' | 'data' | 'valueRange'>, grid: Grid): Float32Array {
+export function toModelInput(image: GridSource, grid: Grid): Float32Array {
   return toNetworkInput(toUnitGrid(image, grid), grid);
 }

@@ -1,5 +1,5 @@
-import { readImage, DecodedImage, ImageInfo } from '../io';
-import { Grid, toModelInput } from '../data';
+import { DecodedImage, ImageInfo, ReducedImage } from '../io';
+import { Grid, readForGrid, reduceForGrid, reducedToUnitGrid, toNetworkInput } from '../data';
 
 /** An image ready for the network: its header facts and the input tensor on the model grid. */
 export interface PreparedImage {
@@ -15,15 +15,22 @@ export interface PrepareOptions {
 }
 
 /**
- * Read -> model input. 3-channel models get the grey image replicated and ImageNet-normalised;
- * 1-channel models get the first (red-normalised) of those channels, as smp's summed first conv expects.
+ * Read -> model input, by the one input path that training uses too (src/data/grid.ts: a reduced decode,
+ * then the grid). 3-channel models get the grey image replicated and ImageNet-normalised; 1-channel
+ * models get the first (red-normalised) of those channels, as smp's summed first conv expects.
  * Pure CPU work with no session: worker threads run it while the main thread runs the network.
  */
 export async function prepareImage(source: string | Uint8Array | DecodedImage, o: PrepareOptions): Promise<PreparedImage> {
-  const image = isDecoded(source) ? source : await readImage(source, { maxPixels: o.maxPixels });
-  const full = toModelInput(image, o.grid);
+  const reduced = isDecoded(source) ? reduceForGrid(source, o.grid) : await readForGrid(source, o.grid, { maxPixels: o.maxPixels });
+  return prepareReduced(reduced, o);
+}
+
+/** The preprocess stage alone: a reduced image (from `readForGrid`) -> the network input. */
+export function prepareReduced(image: ReducedImage, o: PrepareOptions): PreparedImage {
+  const full = toNetworkInput(reducedToUnitGrid(image, o.grid), o.grid);
   const input = o.inChannels === 3 ? full : full.slice(0, o.grid.height * o.grid.width);
-  return { info: { width: image.width, height: image.height, pixelSpacingMm: image.pixelSpacingMm, format: image.format }, input };
+  const { width, height, pixelSpacingMm, format } = image.info;
+  return { info: { width, height, pixelSpacingMm, format }, input };
 }
 
 function isDecoded(source: string | Uint8Array | DecodedImage): source is DecodedImage {

@@ -114,24 +114,30 @@ function unpackSegment(source: string, encoded: Uint8Array, start: number, end: 
   if (o !== out.length) throw new ImageReadError(source, `corrupt RLE pixel data: a segment decodes to ${o} of ${out.length} bytes`);
 }
 
-/** DICOM RLE Lossless: one segment per byte plane, most significant first, for 1 sample per pixel. */
-export function decodeRle(source: string, encoded: Uint8Array, width: number, height: number, bitsAllocated: number): DecodedFrame {
+/**
+ * DICOM RLE Lossless: one segment per byte plane, most significant first, sample by sample (PS3.5 G.2);
+ * colour samples come back interleaved.
+ */
+export function decodeRle(source: string, encoded: Uint8Array, width: number, height: number, bitsAllocated: number, samples = 1): DecodedFrame {
   const bytesPerSample = bitsAllocated / 8;
   if (encoded.length < 64) throw new ImageReadError(source, 'corrupt RLE pixel data: header shorter than 64 bytes');
   const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   const segments = view.getUint32(0, true);
-  if (segments !== bytesPerSample) throw new ImageReadError(source, `RLE data has ${segments} segments; ${bytesPerSample} expected for ${bitsAllocated}-bit grey pixels`);
+  if (segments !== bytesPerSample * samples) {
+    throw new ImageReadError(source, `RLE data has ${segments} segments; ${bytesPerSample * samples} expected for ${samples} ${bitsAllocated}-bit sample(s) per pixel`);
+  }
   const count = width * height;
-  const bytes = new Uint8Array(count * bytesPerSample);
+  const bytes = new Uint8Array(count * bytesPerSample * samples);
   const plane = new Uint8Array(count);
   for (let s = 0; s < segments; s++) {
     const start = view.getUint32(4 + 4 * s, true);
     const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : encoded.length;
     if (start < 64 || start > end || end > encoded.length) throw new ImageReadError(source, `corrupt RLE pixel data: segment ${s + 1} offsets out of range`);
     unpackSegment(source, encoded, start, end, plane);
-    // Segment 0 holds the most significant byte; samples are assembled little endian.
-    const byteIndex = bytesPerSample - 1 - s;
-    for (let p = 0; p < count; p++) bytes[p * bytesPerSample + byteIndex] = plane[p];
+    // Each sample's first segment holds its most significant byte; samples are assembled little endian.
+    const sample = Math.floor(s / bytesPerSample);
+    const byteIndex = bytesPerSample - 1 - (s % bytesPerSample);
+    for (let p = 0; p < count; p++) bytes[(p * samples + sample) * bytesPerSample + byteIndex] = plane[p];
   }
-  return { width, height, bitsPerSample: bitsAllocated, componentCount: 1, bytes };
+  return { width, height, bitsPerSample: bitsAllocated, componentCount: samples, bytes };
 }

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { checkDimensions, ImageReadError } from './errors';
+import { checkDimensions, ImageReadError, lumaOf } from './errors';
 import { DecodedImage, ImageFormat, ImageInfo } from './types';
 
 /** JPEG, PNG (8/16-bit), TIFF and WebP through sharp (libvips). */
@@ -30,12 +30,23 @@ export async function readSharpInfo(input: Buffer | string, format: ImageFormat,
   return infoFrom(await metadataOf(input, source), format, source);
 }
 
-export async function decodeWithSharp(input: Buffer, format: ImageFormat, source: string, maxPixels: number): Promise<DecodedImage> {
+/**
+ * Decodes through libvips. A JPEG read from a path with `shrink` 2, 4 or 8 is scaled by libjpeg while it
+ * decodes (its DCT scaling, much cheaper than a full decode): libvips' `[shrink=N]` load option, which
+ * sharp passes through with the file name. The result is floor(W / shrink) x floor(H / shrink): pixel k
+ * covers original pixels [k * shrink, (k + 1) * shrink), and a partial last column or row is dropped.
+ * Other inputs decode at full size (`shrink` ignored; the caller reduces them).
+ */
+export async function decodeWithSharp(input: Buffer | string, format: ImageFormat, source: string, maxPixels: number, shrink = 1): Promise<DecodedImage & { shrink: number }> {
   const info = infoFrom(await metadataOf(input, source), format, source);
   checkDimensions(source, info.width, info.height, maxPixels);
   const sixteen = info.bitsStored === 16;
   const colour = info.photometric === 'RGB';
-  let pipeline = sharp(input, { limitInputPixels: maxPixels, failOn: 'error' });
+  const scaled = typeof input === 'string' && format === 'jpeg' && shrink > 1;
+  // The size was checked above against the caller's limit; libvips checks the shrunk size, so its limit is off.
+  let pipeline = scaled
+    ? sharp(`${input}[shrink=${shrink}]`, { limitInputPixels: false, failOn: 'error' })
+    : sharp(input, { limitInputPixels: maxPixels, failOn: 'error' });
   // libvips would otherwise reduce 16-bit input to 8 bits on the way to raw output.
   if (sixteen) pipeline = pipeline.toColourspace(colour ? 'rgb16' : 'grey16');
   let raw: { data: Buffer; info: sharp.OutputInfo };
@@ -49,15 +60,10 @@ export async function decodeWithSharp(input: Buffer, format: ImageFormat, source
   const samples = sixteen ? new Uint16Array(raw.data.buffer, raw.data.byteOffset, raw.data.length / 2) : raw.data;
   const data = new Float32Array(count);
   if (channels >= 3) {
-    for (let i = 0, at = 0; i < count; i++, at += channels) {
-      const r = samples[at];
-      const g = samples[at + 1];
-      const b = samples[at + 2];
-      data[i] = r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
-    }
+    for (let i = 0, at = 0; i < count; i++, at += channels) data[i] = lumaOf(samples[at], samples[at + 1], samples[at + 2]);
   } else {
     // Grey, or grey plus alpha: the alpha channel carries no anatomy.
     for (let i = 0, at = 0; i < count; i++, at += channels) data[i] = samples[at];
   }
-  return { ...info, width, height, data, valueRange: [0, sixteen ? 65535 : 255] };
+  return { ...info, width, height, data, valueRange: [0, sixteen ? 65535 : 255], shrink: scaled ? shrink : 1 };
 }

@@ -1,3 +1,5 @@
+import type { Display } from './display';
+
 /** What every decoder reports: one grey channel plus what is known about its physical meaning. */
 
 export type ImageFormat = 'jpeg' | 'png' | 'tiff' | 'webp' | 'bmp' | 'mha' | 'dicom';
@@ -22,12 +24,14 @@ export interface ImageInfo {
 export interface DecodedImage extends ImageInfo {
   /**
    * Single channel, row-major, width x height. Values are in the stored range after the Modality LUT or
-   * rescale slope/intercept (8-bit images: 0..255); colour images are reduced to luma; MONOCHROME1 is
-   * inverted within `valueRange` so that bright means dense for the model, as with MONOCHROME2.
+   * rescale slope/intercept (8-bit images: 0..255); colour images are reduced to luma. MONOCHROME1 is not
+   * inverted here: `display` does it, after the window.
    */
   data: Float32Array;
-  /** The range `data` can take by the file's definition (not the observed min/max): [0, 255] for 8 bits. */
+  /** The range `data` can take by the file's definition (not the observed min/max): [0, 255] for 8 bits; a Modality LUT's from its entries. */
   valueRange: [number, number];
+  /** How `data` is shown (DICOM's VOI and MONOCHROME1); absent: linearly over `valueRange`. */
+  display?: Display;
 }
 
 export interface ReadImageOptions {
@@ -37,6 +41,8 @@ export interface ReadImageOptions {
 
 /** What `lmk inspect` prints. Stats are over the stored pixel values, before any LUT, rescale or inversion. */
 export interface ImageInspection {
+  /** How the values are shown (and reach the model): the window or LUT used, or the value range. */
+  window: string;
   width: number;
   height: number;
   bitsStored: number;
@@ -45,4 +51,27 @@ export interface ImageInspection {
   transferSyntax: string | null;
   pixelSpacingMm: [number, number] | null;
   stats: { min: number; max: number; mean: number };
+}
+
+/**
+ * An image decoded at 1/`shrink` of its size, for resampling to a smaller model grid: pixel k covers
+ * original pixels [k * shrink, (k + 1) * shrink) (so its centre is original coordinate
+ * shrink * (k + 0.5) - 0.5), and a partial last column or row is dropped. JPEG files are scaled by
+ * libjpeg while they decode; other images are decoded whole and reduced by shrink x shrink box means.
+ */
+export interface ReducedImage {
+  /** Header facts of the original image (its full width and height). */
+  info: ImageInfo;
+  shrink: number;
+  width: number;
+  height: number;
+  data: Float32Array;
+  valueRange: [number, number];
+  display?: Display;
+}
+
+export interface ReadReducedOptions extends ReadImageOptions {
+  /** The reduced image keeps at least this many columns and rows: the largest shrink of 8, 4, 2, 1 that does. */
+  minWidth: number;
+  minHeight: number;
 }

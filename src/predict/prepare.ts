@@ -1,7 +1,8 @@
 import sharp from 'sharp';
-import { readImage, DecodedImage } from '../io';
+import { readForGrid } from '../data/grid';
+import { displayFunction, ReducedImage } from '../io';
 // The module itself, not ../infer: workers need no ONNX Runtime.
-import { prepareImage, PreparedImage, PrepareOptions } from '../infer/prepare';
+import { prepareReduced, PreparedImage, PrepareOptions } from '../infer/prepare';
 
 /** An 8-bit grey copy of the image, scaled down to fit `previewSize`, for drawing overlays. */
 export interface GreyPreview {
@@ -25,11 +26,11 @@ export interface TimedPreparedImage extends PreparedImage {
   preview?: GreyPreview;
 }
 
-async function greyPreview(image: DecodedImage, maxSide: number): Promise<GreyPreview> {
-  const [lo, hi] = image.valueRange;
-  const span = hi > lo ? hi - lo : 1;
+/** From the reduced image the grid was made from (it keeps twice the grid's resolution). */
+async function greyPreview(image: ReducedImage, maxSide: number): Promise<GreyPreview> {
+  const grey = displayFunction(image.valueRange, image.display);
   const bytes = Buffer.alloc(image.width * image.height);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.max(0, Math.min(255, Math.round(((image.data[i] - lo) / span) * 255)));
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(grey(image.data[i]) * 255);
   const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
   const width = Math.max(1, Math.round(image.width * scale));
   const height = Math.max(1, Math.round(image.height * scale));
@@ -39,7 +40,7 @@ async function greyPreview(image: DecodedImage, maxSide: number): Promise<GreyPr
     .raw()
     .toBuffer();
   // A copy with its own ArrayBuffer, so that a worker can transfer it.
-  return { data: new Uint8Array(data), width, height, scaleX: image.width / width, scaleY: image.height / height };
+  return { data: new Uint8Array(data), width, height, scaleX: image.info.width / width, scaleY: image.info.height / height };
 }
 
 /**
@@ -48,9 +49,9 @@ async function greyPreview(image: DecodedImage, maxSide: number): Promise<GreyPr
  */
 export async function prepareTimed(source: string | Uint8Array, o: PrepareTaskOptions): Promise<TimedPreparedImage> {
   const t0 = performance.now();
-  const image = await readImage(source, { maxPixels: o.maxPixels });
+  const image = await readForGrid(source, o.grid, { maxPixels: o.maxPixels });
   const t1 = performance.now();
-  const prepared = await prepareImage(image, o);
+  const prepared = prepareReduced(image, o);
   const t2 = performance.now();
   const preview = o.previewSize ? await greyPreview(image, o.previewSize) : undefined;
   return { ...prepared, decodeMs: t1 - t0, preprocessMs: t2 - t1, preview };

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { Point } from '../data/types';
-import { readImage } from '../io';
+import { Display, displayFunction, readImage } from '../io';
 
 /**
  * Overlay of predictions on an x-ray: ground truth as green rings, predictions as red dots, a yellow
@@ -14,6 +14,7 @@ export interface GrayImage {
   height: number;
   /** Intensity range mapped to black..white. */
   valueRange: [number, number];
+  display?: Display;
 }
 
 export interface OverlayOptions {
@@ -24,10 +25,9 @@ export interface OverlayOptions {
 }
 
 function toBytes(image: GrayImage): Buffer {
-  const [lo, hi] = image.valueRange;
-  const span = hi > lo ? hi - lo : 1;
+  const grey = displayFunction(image.valueRange, image.display);
   const out = Buffer.alloc(image.width * image.height);
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(((image.data[i] - lo) / span) * 255)));
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(grey(image.data[i]) * 255);
   return out;
 }
 

@@ -1,15 +1,15 @@
 /**
- * One training sample: the image read and resampled to the grid (src/data's mapping), augmented
+ * One training sample: the image read and resampled to the grid (src/data's one input path, as the
+ * Predictor reads it), augmented
  * when it has a seed, ImageNet-normalised to 3 channels, zero-padded bottom/right to the network's
  * multiple of 32 (as the Predictor pads), and its target heatmaps rendered at the grid landmarks.
  */
 import { augment, AugmentOptions } from '../data/augment';
-import { toGridPoints, toNetworkInput, toUnitGrid } from '../data/grid';
+import { readForGrid, reducedToUnitGrid, toGridPoints, toNetworkInput } from '../data/grid';
 import { Random } from '../data/random';
 import type { LandmarkItem, Point } from '../data/types';
 import { renderHeatmaps } from '../heatmaps';
 import { padBottomRight } from '../infer/padding';
-import { readImage } from '../io';
 
 export interface SampleConfig {
   grid: { height: number; width: number };
@@ -37,11 +37,12 @@ export type SampleCache = Map<string, Float32Array>;
 async function unitGridImage(item: LandmarkItem, config: SampleConfig, cache: SampleCache): Promise<Float32Array> {
   const cached = cache.get(item.imagePath);
   if (cached) return cached;
-  const image = await readImage(item.imagePath);
-  if (image.width !== item.width || image.height !== item.height) {
-    throw new Error(`${item.imagePath}: the image is ${image.width}x${image.height}, its annotations were made for ${item.width}x${item.height}`);
+  const image = await readForGrid(item.imagePath, config.grid);
+  const { width, height } = image.info;
+  if (width !== item.width || height !== item.height) {
+    throw new Error(`${item.imagePath}: the image is ${width}x${height}, its annotations were made for ${item.width}x${item.height}`);
   }
-  const unit = toUnitGrid(image, config.grid);
+  const unit = reducedToUnitGrid(image, config.grid);
   cache.set(item.imagePath, unit);
   return unit;
 }

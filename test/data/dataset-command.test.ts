@@ -31,8 +31,10 @@ describe('lmk inspect', () => {
     const r = await lmk('inspect', join(FIXTURES, 'jpegls.dcm'), '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    expect(Object.keys(j)).toEqual(['width', 'height', 'bitsStored', 'photometric', 'modality', 'transferSyntax', 'pixelSpacingMm', 'stats']);
+    expect(Object.keys(j)).toEqual(['width', 'height', 'bitsStored', 'photometric', 'modality', 'transferSyntax', 'pixelSpacingMm', 'window', 'stats']);
     expect(j).toMatchObject({ width: 64, height: 48, bitsStored: 10, photometric: 'MONOCHROME1', modality: 'CR', transferSyntax: '1.2.840.10008.1.2.4.80', pixelSpacingMm: null });
+    // The fixture's own Window Center/Width.
+    expect(j.window).toBe('window from the file: center 550, width 1024, LINEAR, inverted (MONOCHROME1)');
     expect(Object.keys(j.stats)).toEqual(['min', 'max', 'mean']);
   });
 

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
-import { detectFormat, inspectImage, readImage, readImageInfo } from '../../src/io';
+import { detectFormat, inspectImage, readImage, readImageInfo, toDisplayUnit } from '../../src/io';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
 import { Element, greyImageElements, str, tiffPreamble, us, writeDicom } from './dicom-writer';
 
@@ -37,14 +37,9 @@ describe('DICOM transfer syntaxes decode to the stored values dcmtk decodes', ()
     const image = await readImage(path);
     expect(image).toMatchObject({ format: 'dicom', transferSyntax: syntax, width: 64, height: 48 });
     const expected = dcmtkValues(name, image.bitsStored, 64 * 48);
-    if (image.photometric === 'MONOCHROME1') {
-      // Stored values (what inspect summarises) are dcmtk's; the model sees them inverted.
-      const max = 2 ** image.bitsStored - 1;
-      expect(image.valueRange).toEqual([0, max]);
-      expect(Array.from(image.data)).toEqual(expected.map((v) => max - v));
-    } else {
-      expect(Array.from(image.data)).toEqual(expected);
-    }
+    // Stored values (what inspect summarises) are dcmtk's; MONOCHROME1 is inverted by the display, after the window.
+    expect(Array.from(image.data)).toEqual(expected);
+    expect(image.display?.invert).toBe(image.photometric === 'MONOCHROME1');
     expect(inspection.stats.min).toBe(Math.min(...expected));
     expect(inspection.stats.max).toBe(Math.max(...expected));
     expect(inspection.stats.mean).toBeCloseTo(expected.reduce((a, b) => a + b, 0) / expected.length, 6);
@@ -91,15 +86,20 @@ describe('DICOM pixel semantics', () => {
     const sequence: Element = { tag: 0x00283000, vr: 'SQ', value: { items: [[descriptor, { tag: 0x00283006, vr: 'OW', value: lutData }]] } };
     const image = await readImage(grey16(3, 2, [0, 10, 11, 12, 13, 500], { extra: [sequence] }));
     expect(Array.from(image.data)).toEqual([100, 100, 200, 300, 400, 400]);
-    expect(image.valueRange).toEqual([0, 65535]);
+    // The output range is the entries', not the 16 bits': a 16-bit LUT may fill a small part of 0-65535.
+    expect(image.valueRange).toEqual([100, 400]);
   });
 
   it('inverts MONOCHROME1 for the model and keeps stored values for inspect', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lmk-dcm-'));
     const path = join(dir, 'm1.dcm');
     writeFileSync(path, grey16(2, 1, [0, 1000], { photometric: 'MONOCHROME1', bitsStored: 10 }));
-    expect(Array.from((await readImage(path)).data)).toEqual([1023, 23]);
+    const image = await readImage(path);
+    expect(Array.from(image.data)).toEqual([0, 1000]);
+    // No window in the file: min-max, then inverted (the high value shows dark).
+    expect(Array.from(toDisplayUnit(image.data, image.valueRange, image.display))).toEqual([1, 0]);
     expect((await inspectImage(path)).stats).toEqual({ min: 0, max: 1000, mean: 500 });
+    expect((await inspectImage(path)).window).toBe('min-max window of the values: center 500.5, width 1001, LINEAR, inverted (MONOCHROME1)');
   });
 
   it('sign-extends signed pixels from BitsStored', async () => {
@@ -170,9 +170,11 @@ describe('DICOM bad input', () => {
     await expect(readImage(j2k)).rejects.toThrow('<buffer>: compressed stream is 100000x100000, the DICOM header says 2x2');
   });
 
-  it('refuses colour and multi-frame images', async () => {
+  it('refuses photometric interpretations it cannot show as grey, and multi-frame images (colour: test/io/colour-dicom.test.ts)', async () => {
     const colour = writeDicom({ transferSyntax: EXPLICIT, elements: greyImageElements({ width: 1, height: 1, bitsAllocated: 8, bitsStored: 8, photometric: 'RGB' }), pixels: Buffer.alloc(4) });
-    await expect(readImage(colour)).rejects.toThrow('unsupported DICOM colour image');
+    await expect(readImage(colour)).rejects.toThrow('<buffer>: unsupported DICOM photometric interpretation RGB with 1 samples per pixel');
+    const palette = writeDicom({ transferSyntax: EXPLICIT, elements: greyImageElements({ width: 1, height: 1, bitsAllocated: 8, bitsStored: 8, photometric: 'PALETTE COLOR' }), pixels: Buffer.alloc(4) });
+    await expect(readImage(palette)).rejects.toThrow(/unsupported DICOM photometric interpretation PALETTE COLOR .*lmk reads MONOCHROME1\/2, and RGB, YBR_FULL, YBR_FULL_422, YBR_ICT, YBR_RCT as grey/);
     const frames = writeDicom({ transferSyntax: EXPLICIT, elements: greyImageElements({ width: 1, height: 1, bitsAllocated: 8, bitsStored: 8, extra: [str(0x00280008, 'IS', '3')] }), pixels: Buffer.alloc(4) });
     await expect(readImage(frames)).rejects.toThrow('multi-frame DICOM (3 frames) is not supported');
   });
@@ -223,7 +225,8 @@ describeWithSharedData('the shared CR chest radiograph', () => {
     const image = await readImage(path);
     expect(image).toMatchObject({ format: 'dicom', width: 440, height: 440, bitsStored: 10, photometric: 'MONOCHROME1', modality: 'CR', transferSyntax: '1.2.840.10008.1.2' });
     // dcmdump shows PixelData starting 0000\00d1\030e\03b2\03ba.
-    expect(Array.from(image.data.subarray(0, 5))).toEqual([0, 0xd1, 0x30e, 0x3b2, 0x3ba].map((v) => 1023 - v));
+    expect(Array.from(image.data.subarray(0, 5))).toEqual([0, 0xd1, 0x30e, 0x3b2, 0x3ba]);
+    expect(image.display?.invert).toBe(true);
     const inspection = await inspectImage(path);
     expect(inspection).toMatchObject({ width: 440, height: 440, bitsStored: 10, photometric: 'MONOCHROME1', modality: 'CR', transferSyntax: '1.2.840.10008.1.2', pixelSpacingMm: null });
     expect(inspection.stats.min).toBe(0);

@@ -2,8 +2,7 @@ import { promises as fsp } from 'fs';
 import { join } from 'path';
 import sharp from 'sharp';
 import { Argv, CommandModule } from 'yargs';
-import { augment, Dataset, DEFAULT_AUGMENT, FormatName, FORMATS, loadDataset, Random, toGridPoints, toUnitGrid } from '../../data';
-import { readImage } from '../../io';
+import { augment, Dataset, DEFAULT_AUGMENT, FormatName, FORMATS, loadDataset, Random, readForGrid, reducedToUnitGrid, toGridPoints } from '../../data';
 import { writeFileAtomic } from '../../util/fs';
 import { UsageError } from '../errors';
 
@@ -103,8 +102,7 @@ const augmentPreviewCommand: CommandModule<object, PreviewArgs> = {
     const random = new Random(args.seed);
     for (let k = 0; k < args.count; k++) {
       const item = d.items[k % d.items.length];
-      const image = await readImage(item.imagePath);
-      const unit = toUnitGrid(image, d.grid);
+      const unit = reducedToUnitGrid(await readForGrid(item.imagePath, d.grid), d.grid);
       const sample = augment(unit, d.grid, toGridPoints(item.landmarks, item, d.grid), random, DEFAULT_AUGMENT);
       const path = join(args.out, `${item.id.replace(/[^\w.-]+/g, '_')}-aug${k + 1}.png`);
       await writeFileAtomic(path, await previewPng(sample.pixels, d.grid.width, d.grid.height, sample.landmarks));

@@ -23,6 +23,7 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
     process.stdout.write([
       `${args.file}: ${r.width}x${r.height}, ${r.bitsStored} bits stored, ${r.photometric}`,
       `modality: ${r.modality ?? '-'}   transfer syntax: ${r.transferSyntax ?? '-'}   pixel spacing: ${spacing}`,
+      `shown by: ${r.window}`,
       `stored values: min ${r.stats.min}, max ${r.stats.max}, mean ${r.stats.mean.toFixed(3)}`,
     ].join('\n') + '\n');
   },

@@ -12,7 +12,8 @@ import { FormatIndex, IndexEntry } from './entry';
 
 export const ISBI_LANDMARKS = 19;
 const IMAGE_FOLDERS = ['TrainingData', 'Test1Data', 'Test2Data'];
-const IMAGE_EXTENSIONS = ['.bmp', '.png', '.jpg', '.jpeg'];
+// In order of preference where one id has several; DICOM for copies of the images as a PACS holds them.
+const IMAGE_EXTENSIONS = ['.bmp', '.png', '.jpg', '.jpeg', '.dcm'];
 
 async function listDir(path: string): Promise<string[]> {
   try {
