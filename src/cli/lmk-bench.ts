@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { existsSync, statSync } from 'fs';
+import { existsSync } from 'fs';
 import { Argv, CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchInference, benchTrainStep, formatInferenceBench, formatTrainBench } from '../bench';
 import type { ExecutionProvider } from '../infer';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../models';
+import { resolveModelFile } from '../models/shipped';
 import { LOSSES, LossName } from '../train/step-graph';
 import { check, usage } from './validate';
 import { runCli } from './run';
@@ -51,7 +52,7 @@ function validate(a: BenchArgs): void {
     return;
   }
   check(a.model !== undefined, 'give --model M.onnx (or --train)');
-  check(existsSync(a.model!) && statSync(a.model!).isFile(), `--model ${a.model}: no such file`);
+  a.model = usage(() => resolveModelFile(a.model!, '--model '));
   check(!(a.input !== undefined && a.synthetic), 'give --input or --synthetic, not both');
   check(a.input === undefined || existsSync(a.input), `--input ${a.input}: no such file or folder`);
 }

@@ -4,7 +4,7 @@ export { loadDataset, FORMATS, DEFAULT_GRIDS, SPLITS } from './load';
 export type { LoadDatasetOptions, SplitSelection } from './load';
 export { selectFold, foldAssignment, validateFolds, DEFAULT_FOLD_SEED } from './splits';
 export {
-  toGridPoint, fromGridPoint, toGridPoints, fromGridPoints, resizeToGrid, toUnitRange, toUnitGrid, toNetworkInput, toModelInput,
+  toGridPoint, fromGridPoint, toGridPoints, fromGridPoints, resizeToGrid, resizeReducedToGrid, readForGrid, reduceForGrid, reducedToUnitGrid, toUnitRange, toUnitGrid, toNetworkInput, toModelInput,
   IMAGENET_MEAN, IMAGENET_STD,
 } from './grid';
 export type { Grid, Size } from './grid';
@@ -12,3 +12,7 @@ export { augment, sampleAugmentation, augmentMatrix, applyAffine, invertAffine, 
 export type { AugmentOptions, AugmentParams, Affine, Augmented } from './augment';
 export { Random } from './random';
 export { DatasetError } from './parse';
+export {
+  ISBI2015_LANDMARK_NAMES, LANDMARK_NAMES_KEY, numberedLandmarkNames, formatLandmarkNames, readLandmarkNamesFile, serializeLandmarkNames, parseLandmarkNames,
+} from './landmark-names';
+export type { LandmarkName } from './landmark-names';

@@ -17,25 +17,25 @@ function sdrJson(sdr: SdrTable, indent: string): string {
 
 /**
  * The `lmk eval --json` document: {n_images, mre: {value, unit, std}, sdr: {"2": pct, ...}, per_landmark: [...]},
- * and with a baseline `baseline: {n_train, mre: {value, unit, std}, sdr: {...}}`.
+ * and with a baseline `baseline: {n_train, mre: {value, unit, std}, sdr: {...}}`; `extra` adds keys at the end.
  */
-export function summaryToJson(summary: EvaluationSummary, baseline?: BaselineSummary): string {
+export function summaryToJson(summary: EvaluationSummary, baseline?: BaselineSummary, extra: Record<string, unknown> = {}): string {
   const mreJson = (s: EvaluationSummary): string => JSON.stringify({ value: s.mre.value, unit: s.mre.unit, std: s.mre.std });
   const sdrInline = (sdr: SdrTable): string => sdrJson(sdr, '').replace(/\n\s*/g, ' ');
   const perLandmark = summary.per_landmark
     .map((l) => `    {"landmark": ${l.landmark}, "mre": ${JSON.stringify(l.mre)}, "std": ${JSON.stringify(l.std)}, "sdr": ${sdrInline(l.sdr)}}`)
     .join(',\n');
-  return [
-    '{',
-    `  "protocol": ${JSON.stringify(summary.protocol)},`,
-    `  "n_images": ${summary.n_images},`,
-    `  "n_landmarks": ${summary.n_landmarks},`,
-    `  "mre": ${mreJson(summary)},`,
-    `  "sdr": ${sdrJson(summary.sdr, '  ')},`,
-    `  "per_landmark": [\n${perLandmark}\n  ]${baseline ? ',' : ''}`,
+  const fields = [
+    `  "protocol": ${JSON.stringify(summary.protocol)}`,
+    `  "n_images": ${summary.n_images}`,
+    `  "n_landmarks": ${summary.n_landmarks}`,
+    `  "mre": ${mreJson(summary)}`,
+    `  "sdr": ${sdrJson(summary.sdr, '  ')}`,
+    `  "per_landmark": [\n${perLandmark}\n  ]`,
     ...(baseline ? [`  "baseline": {"n_train": ${baseline.n_train}, "mre": ${mreJson(baseline.summary)}, "sdr": ${sdrInline(baseline.summary.sdr)}}`] : []),
-    '}',
-  ].join('\n') + '\n';
+    ...Object.entries(extra).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`),
+  ];
+  return `{\n${fields.join(',\n')}\n}\n`;
 }
 
 /** Fixed-width text table: header row, rule, rows; first column left-aligned, others right-aligned. */
@@ -50,7 +50,7 @@ const fixed = (v: number, digits = 2): string => v.toFixed(digits);
 const MEAN_SHAPE = 'mean shape';
 
 /** Readable summary: overall MRE and SDR (and the baseline's beside them), then one row per landmark. */
-export function summaryToText(summary: EvaluationSummary, baseline?: BaselineSummary): string {
+export function summaryToText(summary: EvaluationSummary, baseline?: BaselineSummary, landmarkCodes?: string[]): string {
   const unit = summary.mre.unit;
   const thresholds = summary.sdr.map((s) => s.threshold);
   const sdrHeader = thresholds.map((t) => `SDR ${t}${unit}`);
@@ -63,7 +63,7 @@ export function summaryToText(summary: EvaluationSummary, baseline?: BaselineSum
   const note = baseline ? `(${MEAN_SHAPE}: every landmark at its mean position over the ${baseline.n_train} training items)\n` : '';
   const perLandmark = textTable(
     ['landmark', `MRE (${unit})`, 'std', ...sdrHeader],
-    summary.per_landmark.map((l) => [String(l.landmark), fixed(l.mre), fixed(l.std), ...l.sdr.map((s) => `${fixed(s.percent)}%`)]),
+    summary.per_landmark.map((l) => [landmarkCodes?.[l.landmark - 1] ? `${l.landmark} ${landmarkCodes[l.landmark - 1]}` : String(l.landmark), fixed(l.mre), fixed(l.std), ...l.sdr.map((s) => `${fixed(s.percent)}%`)]),
   );
   return `protocol: ${summary.protocol}\n\n${overall}${note}\nper landmark (model):\n${perLandmark}`;
 }

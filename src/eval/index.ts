@@ -4,3 +4,4 @@ export * from './protocols';
 export * from './predictions';
 export * from './format';
 export * from './baseline';
+export * from './measurements';

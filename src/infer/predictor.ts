@@ -2,7 +2,9 @@ import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-node';
 import { readModelMetadata } from '../onnx';
 import { DecodedImage } from '../io';
-import { fromGridPoint, Grid, Point } from '../data';
+import { fromGridPoint, Grid, LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames, Point } from '../data';
+import { cephalometricMeasurements, Measurements, measuresCephalograms } from '../cephalometry';
+import { resolveModelFile } from '../models/shipped';
 import { decodeDistributionsAsync, decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS, OutputKind } from '../heatmaps';
 import { checkShape, parseShapeModel, ShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import { openSession, SessionOptions } from './session';
@@ -11,7 +13,7 @@ import { cropTopLeft, padBottomRight, paddedSize } from './padding';
 import { prepareImage, PreparedImage } from './prepare';
 
 export interface PredictorOptions extends SessionOptions {
-  /** An .onnx file written by `lmk export` or `lmk train`, or its bytes. */
+  /** An .onnx file written by `lmk export` or `lmk train`, the name of a shipped model (`lmk models`), or its bytes. */
   model: string | Uint8Array;
   /** Model grid (h x w). Default: the grid stored in the model (lmk.grid_height/width). */
   grid?: Grid;
@@ -23,6 +25,8 @@ export interface PredictorOptions extends SessionOptions {
   maxPixels?: number;
   /** Replace far-off landmarks (of low confidence, or beyond any confidence) by the fitted training shape's (see src/shape). Default: when the model stores lmk.shape_model. */
   shapeCheck?: boolean;
+  /** Millimetres per pixel for images whose files state no spacing (JPEG, PNG): mm coordinates and MW in mm. */
+  pixelSpacingMm?: number;
 }
 
 export interface Prediction {
@@ -39,6 +43,8 @@ export interface Prediction {
   scores: number[];
   /** Landmarks (0-based) the shape check replaced; present when the check ran. */
   replaced?: number[];
+  /** The ISBI 2015 challenge's eight measurements and their classes, for models whose landmarks are its nineteen. */
+  measurements?: Measurements;
 }
 
 function positiveInt(value: unknown, what: string, source: string): number {
@@ -68,16 +74,25 @@ export class Predictor {
     readonly metadata: Record<string, string>,
     /** The training shape the check fits; undefined when the check is off. */
     readonly shapeModel: ShapeModel | undefined,
+    /** What each landmark is (`lmk.landmarks`; `landmark N` where the model stores none). */
+    readonly landmarkNames: LandmarkName[],
+    readonly pixelSpacingMm: number | undefined,
   ) {}
+
+  /** Whether predictions carry the cephalometric measurements (the model's landmarks are ISBI 2015's nineteen). */
+  get measures(): boolean {
+    return measuresCephalograms(this.landmarkNames.map((n) => n.code));
+  }
 
   static async create(o: PredictorOptions): Promise<Predictor> {
     const source = typeof o.model === 'string' ? o.model : 'model';
     let bytes: Uint8Array;
     try {
-      bytes = typeof o.model === 'string' ? readFileSync(o.model) : o.model;
+      bytes = typeof o.model === 'string' ? readFileSync(resolveModelFile(o.model)) : o.model;
     } catch (err) {
-      throw new Error(`${source}: cannot read the model: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      throw new Error((err as NodeJS.ErrnoException).code ? `${source}: cannot read the model: ${(err as Error).message}` : (err as Error).message);
     }
+    if (o.pixelSpacingMm !== undefined && !(o.pixelSpacingMm > 0 && Number.isFinite(o.pixelSpacingMm))) throw new Error(`pixelSpacingMm must be a positive number, got ${o.pixelSpacingMm}`);
     let metadata: Record<string, string>;
     try {
       metadata = readModelMetadata(bytes);
@@ -99,6 +114,7 @@ export class Predictor {
     if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`${source}: sigma must be a positive number, got ${sigma}`);
     const classes = positiveInt(metadata['lmk.classes'], 'lmk.classes (metadata)', source);
     if (shapeModel && shapeModel.mean.length !== classes) throw new Error(`${source}: ${SHAPE_MODEL_KEY} has ${shapeModel.mean.length} landmarks, the model ${classes}`);
+    const landmarkNames = parseLandmarkNames(metadata[LANDMARK_NAMES_KEY], classes, source);
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
     const output = metadata['lmk.output'] ?? 'heatmap';
     if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
@@ -114,7 +130,7 @@ export class Predictor {
       await session.release();
       throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
     }
-    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata, shapeModel);
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm);
   }
 
   /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */
@@ -161,10 +177,13 @@ export class Predictor {
     const check = this.shapeModel ? checkShape(landmarks, scores, this.shapeModel) : undefined;
     if (check) landmarks = check.points;
     const prediction: Prediction = { width: info.width, height: info.height, landmarks, scores, ...(check ? { replaced: check.replaced } : {}) };
-    if (info.pixelSpacingMm) {
-      const [row, col] = info.pixelSpacingMm;
+    const spacing = info.pixelSpacingMm ?? (this.pixelSpacingMm ? [this.pixelSpacingMm, this.pixelSpacingMm] : undefined);
+    if (spacing) {
+      const [row, col] = spacing;
       prediction.landmarksMm = landmarks.map(([x, y]) => [x * col, y * row]);
     }
+    // Cephalograms are taken with square pixels; where a file says otherwise, MW takes their mean.
+    if (this.measures) prediction.measurements = cephalometricMeasurements(landmarks, spacing ? (spacing[0] + spacing[1]) / 2 : undefined);
     return prediction;
   }
 

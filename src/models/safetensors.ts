@@ -7,6 +7,7 @@
 import { promises as fsp } from 'fs';
 import { writeFileAtomic } from '../util/fs';
 import { formatShape, StateDict } from './state-dict';
+import { halvesToFloat32 } from './half';
 
 /** Bytes per element of the dtypes lmk accepts. */
 const DTYPE_SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8 };
@@ -30,23 +31,6 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-let halfTable: Float32Array | undefined;
-
-/** float16 bit patterns to float32, built once (256 KiB). */
-function float16Table(): Float32Array {
-  if (halfTable) return halfTable;
-  halfTable = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const fraction = h & 0x3ff;
-    if (exponent === 0) halfTable[h] = sign * fraction * 2 ** -24;
-    else if (exponent === 31) halfTable[h] = fraction ? NaN : sign * Infinity;
-    else halfTable[h] = sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-  }
-  return halfTable;
-}
-
 function toFloat32(dtype: string, bytes: Uint8Array): Float32Array {
   // safetensors data is little-endian like Node's hosts. Aligned float32 data is used in place;
   // otherwise it is copied into a fresh buffer (Buffer#slice would share memory, not copy).
@@ -54,12 +38,7 @@ function toFloat32(dtype: string, bytes: Uint8Array): Float32Array {
   const copy = new Uint8Array(bytes);
   if (dtype === 'F32') return new Float32Array(copy.buffer, 0, copy.length / 4);
   const halves = new Uint16Array(copy.buffer, 0, copy.length / 2);
-  if (dtype === 'F16') {
-    const table = float16Table();
-    const out = new Float32Array(halves.length);
-    for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]];
-    return out;
-  }
+  if (dtype === 'F16') return halvesToFloat32(halves);
   // BF16 is the upper half of a float32.
   const bits = new Uint32Array(halves.length);
   for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16;

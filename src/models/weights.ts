@@ -1,6 +1,9 @@
 import { getEncoder } from './encoders';
 import { initTensor, listTensors, TensorInfo, validateSeed } from './parameters';
-import { readSafetensors, SafetensorsContents } from './safetensors';
+import { promises as fsp } from 'fs';
+import { parseModel } from '../onnx';
+import { stateDictOfModel } from './half';
+import { parseSafetensors, readSafetensors, SafetensorsContents } from './safetensors';
 import { ModelSpec, ResolvedSpec, resolveSpec } from './spec';
 import { formatShape, sameShape, StateDict, Tensor } from './state-dict';
 
@@ -137,4 +140,34 @@ export function importSafetensors(spec: ModelSpec, contents: SafetensorsContents
 /** Reads a `.safetensors` file and imports it for `spec` (see importWeights); errors name the file. */
 export async function loadWeights(path: string, spec: ModelSpec, options: Omit<ImportOptions, 'source'> = {}): Promise<StateDict> {
   return importSafetensors(spec, await readSafetensors(path), { ...options, source: path });
+}
+
+/**
+ * Weights from a `.safetensors` file or an lmk `.onnx` model (its initializers, smp-named; half-precision
+ * ones widened), told apart by content: safetensors starts with its header length, then `{`.
+ */
+export async function readWeightsFile(path: string): Promise<SafetensorsContents> {
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (bytes.length > 8 && bytes[8] === 0x7b) return parseSafetensors(bytes, path);
+  let model;
+  try {
+    model = parseModel(bytes);
+  } catch {
+    throw new Error(`${path}: neither a safetensors file nor an ONNX model`);
+  }
+  // The model's own spec names its weights; the graph's other constants are not weights.
+  const m = model.metadata ?? {};
+  const arch = m['lmk.arch'];
+  const encoder = m['lmk.encoder'];
+  if (!arch || !encoder || !m['lmk.classes']) throw new Error(`${path}: an ONNX model without lmk's metadata (lmk.arch, lmk.encoder, lmk.classes): not an lmk model`);
+  const spec = { arch, encoder, classes: Number(m['lmk.classes']), inChannels: Number(m['lmk.in_channels'] ?? 3), widthMultiplier: Number(m['lmk.width_multiplier'] ?? 1) } as ModelSpec;
+  const { parameters, buffers } = listTensors(spec);
+  const names = new Set([...parameters, ...buffers].map((t) => t.name));
+  const all = stateDictOfModel(model);
+  return { tensors: new Map([...all].filter(([name]) => names.has(name))), skipped: [], metadata: m };
 }

@@ -58,6 +58,7 @@ export interface PacsPassOptions {
   /** Journals and SRs (created): predictions.jsonl, stored.jsonl, errors.jsonl, sr/. */
   outDir: string;
   algorithm: SrAlgorithm;
+  /** Finding names per landmark (default: the model's). */
   landmarkNames?: string[];
   /** QIDO-RS match keys and their accepted values (each key's values or-ed, the keys and-ed). */
   filters?: Record<string, string[]>;
@@ -224,7 +225,14 @@ export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
     await runPipeline(o.predictor, pool, fetched(), {
       onError: (item, err) => failInstance(item.ref.sopInstanceUid, err, item.url),
       onResult: async ({ tag, prediction }) => {
-        const sr = buildLandmarkSr({ source: tag.attributes, prediction, algorithm: o.algorithm, landmarkNames: o.landmarkNames });
+        let sr;
+        try {
+          sr = buildLandmarkSr({ source: tag.attributes, prediction, algorithm: o.algorithm, landmarkNames: o.landmarkNames ?? o.predictor.landmarkNames.map((n) => n.name) });
+        } catch (err) {
+          // No SR can be made for this instance (a malformed UID, say): it has failed, the rest go on.
+          failInstance(tag.ref.sopInstanceUid, new Error(`no SR: ${(err as Error).message}`), tag.url);
+          return;
+        }
         const line: PacsPredictionLine = {
           sopInstanceUid: tag.ref.sopInstanceUid,
           studyInstanceUid: tag.attributes.studyInstanceUid,

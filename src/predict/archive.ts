@@ -1,6 +1,7 @@
 import { promises as fsp } from 'fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'path';
 import type { Point } from '../data';
+import type { Measurements } from '../cephalometry';
 import type { Prediction, Predictor } from '../infer';
 import { detectFormat, readDicomReferenceAttributes } from '../io';
 import { buildLandmarkSr, SrAlgorithm } from '../sr';
@@ -45,6 +46,7 @@ export interface PredictArchiveOptions {
   /** OUT/predictions.csv, rewritten from the JSONL at the end. */
   csv?: boolean;
   /** A landmark SR (TID 1500) per DICOM input in OUT/sr/<SOPInstanceUID>.dcm, naming the model as `algorithm`. */
+  /** An SR per DICOM input; finding names default to the model's. */
   dicomSr?: { algorithm: SrAlgorithm; landmarkNames?: string[] };
   /** Stop taking new inputs; those in flight are finished and written. */
   signal?: AbortSignal;
@@ -88,7 +90,7 @@ export function idOf(file: string): string {
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
-/** A prediction as journals store it: pixels to 3 decimals, millimetres and scores to 4. */
+/** A prediction as journals store it: pixels to 3 decimals, millimetres, scores and measurements to 4. */
 export function roundedPrediction(p: Prediction): Prediction {
   return {
     width: p.width,
@@ -97,6 +99,9 @@ export function roundedPrediction(p: Prediction): Prediction {
     ...(p.landmarksMm ? { landmarksMm: p.landmarksMm.map(([x, y]): Point => [round(x, 4), round(y, 4)]) } : {}),
     scores: p.scores.map((v) => round(v, 4)),
     ...(p.replaced ? { replaced: p.replaced } : {}),
+    ...(p.measurements ? {
+      measurements: Object.fromEntries(Object.entries(p.measurements).map(([k, m]) => [k, { ...m, value: round(m.value, 4) }])) as Measurements,
+    } : {}),
   };
 }
 
@@ -180,14 +185,17 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
         if (preview) {
           const path = join(overlayDir, tag.overlayName);
           await fsp.mkdir(dirname(path), { recursive: true });
-          await writeFileAtomic(path, await predictionOverlayPng(preview, prediction.landmarks));
+          await writeFileAtomic(path, await predictionOverlayPng(preview, prediction.landmarks, o.predictor.landmarkNames.map((n) => n.code)));
         }
         if (o.dicomSr) {
           const bytes = await fsp.readFile(tag.file);
           if (detectFormat(bytes) === 'dicom') {
             let sr;
             try {
-              sr = buildLandmarkSr({ source: readDicomReferenceAttributes(bytes, tag.file), prediction, ...o.dicomSr });
+              sr = buildLandmarkSr({
+                source: readDicomReferenceAttributes(bytes, tag.file), prediction, algorithm: o.dicomSr.algorithm,
+                landmarkNames: o.dicomSr.landmarkNames ?? o.predictor.landmarkNames.map((n) => n.name),
+              });
             } catch (err) {
               // An SR was asked for and cannot be made (a DICOM file without its UIDs, say): the input has failed.
               fail(tag.file, `no SR: ${(err as Error).message}`);
@@ -209,7 +217,7 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
     errors.sync();
     if (o.csv) {
       result.csvFile = join(outDir, CSV_FILE);
-      await writePredictionsCsv(predictionsFile, result.csvFile);
+      await writePredictionsCsv(predictionsFile, result.csvFile, o.predictor.landmarkNames.map((n) => n.code));
     }
     return result;
   } finally {

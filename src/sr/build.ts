@@ -2,16 +2,37 @@ import { existsSync, readFileSync } from 'fs';
 import { createHash } from 'crypto';
 import { basename, dirname, extname, join } from 'path';
 import { data as dcmjsData } from 'dcmjs';
+import { MEASUREMENT_DEFINITIONS, MEASUREMENT_NAMES, Measurements, MeasurementUnit } from '../cephalometry';
 import type { Point } from '../data';
 import { readDicomReferenceAttributes, DicomReferenceAttributes } from '../io';
+import { MODEL_NAME_KEY } from '../models/shipped';
+import { readModelMetadata } from '../onnx';
 import { toScoordPoint } from './coordinates';
 import { derivedUid } from './uid';
 
 /** Comprehensive SR: 2D spatial coordinates on the source image (a projection radiograph has no 3D frame). */
 export const COMPREHENSIVE_SR_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.33';
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-/** The private coding scheme of the landmark findings: code `landmark-N` means "the model's N-th landmark". */
+/**
+ * The private coding scheme of lmk's concepts: `landmark-N` is the model's N-th landmark; `ceph-M` is the
+ * ISBI 2015 cephalometric measurement M (ANB, SNB, SNA, ODI, APDI, FHI, FMA, MW), `ceph-M-class` its
+ * classification and `ceph-M-Cn` class n of it. No public scheme has codes for the ODI, APDI or the
+ * challenge's MW, so all eight use this one alike.
+ */
 export const LANDMARK_CODING_SCHEME = '99LMK';
+
+const lmkCode = (value: string, meaning: string): Code => ({ CodeValue: value, CodingSchemeDesignator: LANDMARK_CODING_SCHEME, CodeMeaning: lo(meaning) });
+
+/** A DICOM UID (PS3.5 9.1): digit components without leading zeros, separated by dots, at most 64 characters. */
+export function uidProblem(uid: string): string | undefined {
+  if (uid.length === 0) return 'it is empty';
+  if (uid.length > 64) return `it has ${uid.length} characters, at most 64 are allowed`;
+  for (const component of uid.split('.')) {
+    if (!/^[0-9]+$/.test(component)) return component === '' ? 'it has an empty component' : `component '${component}' is not all digits`;
+    if (component.length > 1 && component.startsWith('0')) return `component '${component}' has a leading zero`;
+  }
+  return undefined;
+}
 
 interface Code {
   CodeValue: string;
@@ -44,9 +65,16 @@ export const SR_CODES = {
   imageRegion: dcm('111030', 'Image Region'),
   certaintyOfFinding: dcm('111012', 'Certainty of Finding'),
   noUnits: { CodeValue: '1', CodingSchemeDesignator: 'UCUM', CodeMeaning: 'no units' },
+  degrees: { CodeValue: 'deg', CodingSchemeDesignator: 'UCUM', CodeMeaning: 'degree' },
+  millimetres: { CodeValue: 'mm', CodingSchemeDesignator: 'UCUM', CodeMeaning: 'millimeter' },
+  pixels: { CodeValue: '{pixel}', CodingSchemeDesignator: 'UCUM', CodeMeaning: 'pixel' },
   algorithmName: dcm('111001', 'Algorithm Name'),
   algorithmVersion: dcm('111003', 'Algorithm Version'),
 } satisfies Record<string, Code>;
+
+const UNIT_CODES: Record<MeasurementUnit, Code> = {
+  deg: SR_CODES.degrees, mm: SR_CODES.millimetres, px: SR_CODES.pixels, ratio: SR_CODES.noUnits,
+};
 
 /** The model as the SR names it (device observer, algorithm identification, equipment). */
 export interface SrAlgorithm {
@@ -59,8 +87,8 @@ export interface SrAlgorithm {
 export interface LandmarkSrOptions {
   /** The source image: its DICOM bytes, or the attributes read from them (readDicomReferenceAttributes). */
   source: Uint8Array | DicomReferenceAttributes;
-  /** What `Predictor.predict` returned for that image: landmarks in its pixels (lmk's convention) and scores. */
-  prediction: { landmarks: Point[]; scores: number[] };
+  /** What `Predictor.predict` returned for that image: landmarks in its pixels (lmk's convention), scores, and measurements where it has them. */
+  prediction: { landmarks: Point[]; scores: number[]; measurements?: Measurements };
   algorithm: SrAlgorithm;
   /** Finding names per landmark (default `landmark N`, 1-based). */
   landmarkNames?: string[];
@@ -94,10 +122,13 @@ export function lmkVersion(): string {
   }
 }
 
-/** Name and version of a model file for `LandmarkSrOptions.algorithm`: the file name, and the weights' SHA-256 (first 16 hex digits). */
+/** Name and version of a model file for `LandmarkSrOptions.algorithm`: its shipped name or file name, and the file's SHA-256 (first 16 hex digits). */
 export function modelAlgorithm(modelFile: string): SrAlgorithm {
-  const hash = createHash('sha256').update(readFileSync(modelFile)).digest('hex');
-  const name = basename(modelFile, extname(modelFile)).slice(0, 64) || 'lmk model';
+  const bytes = readFileSync(modelFile);
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  // A shipped model is named by its name (its file is models/NAME/model.onnx), others by their file.
+  const shippedName = readModelMetadata(bytes)[MODEL_NAME_KEY];
+  const name = (shippedName ?? basename(modelFile, extname(modelFile))).slice(0, 64) || 'lmk model';
   return { name, version: `sha256:${hash.slice(0, 16)}` };
 }
 
@@ -125,7 +156,12 @@ const lo = (s: string): string => s.slice(0, 64);
  */
 export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
   const source = o.source instanceof Uint8Array ? readDicomReferenceAttributes(o.source, 'source image') : o.source;
-  const { landmarks, scores } = o.prediction;
+  // An SR that references a malformed UID is refused whole by strict readers (dcmtk: "violates VR definition").
+  for (const [what, uid] of [['SOP Instance UID', source.sopInstanceUid], ['SOP Class UID', source.sopClassUid], ['Study Instance UID', source.studyInstanceUid], ['Series Instance UID', source.seriesInstanceUid]] as const) {
+    const problem = uidProblem(uid);
+    if (problem) throw new Error(`the source's ${what} '${uid}' breaks the DICOM UID rules (${problem}), so an SR referencing it would be unreadable: none written`);
+  }
+  const { landmarks, scores, measurements } = o.prediction;
   if (landmarks.length === 0 || scores.length !== landmarks.length) {
     throw new RangeError(`an SR needs one score per landmark, got ${landmarks.length} landmarks and ${scores.length} scores`);
   }
@@ -156,7 +192,7 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
     const name = landmarkName(k, o.landmarkNames);
     const [column, row] = toScoordPoint(point);
     return container(SR_CODES.measurementGroup, [
-      text('HAS OBS CONTEXT', SR_CODES.trackingIdentifier, lo(o.landmarkNames?.[k] ? `landmark ${k + 1}: ${name}` : name)),
+      text('HAS OBS CONTEXT', SR_CODES.trackingIdentifier, lo(name !== landmarkName(k) ? `landmark ${k + 1}: ${name}` : name)),
       uidRef('HAS OBS CONTEXT', SR_CODES.trackingUid, derivedUid('lmk landmark', sopInstanceUid, String(k))),
       code('CONTAINS', SR_CODES.finding, { CodeValue: `landmark-${k + 1}`, CodingSchemeDesignator: LANDMARK_CODING_SCHEME, CodeMeaning: lo(name) }),
       {
@@ -174,6 +210,24 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
       },
     ], '1410');
   });
+  // TID 1501 groups: each measurement as a NUM (UCUM units) and its class as a qualitative evaluation.
+  const measurementGroups = measurements ? MEASUREMENT_NAMES.map((m) => {
+    const value = measurements[m];
+    const definition = MEASUREMENT_DEFINITIONS[m];
+    return container(SR_CODES.measurementGroup, [
+      text('HAS OBS CONTEXT', SR_CODES.trackingIdentifier, lo(`${m}: ${definition.title}`)),
+      uidRef('HAS OBS CONTEXT', SR_CODES.trackingUid, derivedUid('lmk measurement', sopInstanceUid, m)),
+      {
+        RelationshipType: 'CONTAINS', ValueType: 'NUM', ConceptNameCodeSequence: [lmkCode(`ceph-${m}`, `${m} (${definition.title})`)],
+        MeasuredValueSequence: [{ MeasurementUnitsCodeSequence: [UNIT_CODES[value.unit]], NumericValue: Number(value.value.toFixed(4)) }],
+        ContentSequence: [
+          text('HAS CONCEPT MOD', SR_CODES.algorithmName, lo(algorithm.name)),
+          text('HAS CONCEPT MOD', SR_CODES.algorithmVersion, lo(algorithm.version)),
+        ],
+      },
+      ...(value.class !== null ? [code('CONTAINS', lmkCode(`ceph-${m}-class`, `${m} class`), lmkCode(`ceph-${m}-C${value.class}`, `C${value.class}: ${value.label}`))] : []),
+    ], '1501');
+  }) : [];
 
   const dataset: Record<string, unknown> = {
     SOPClassUID: COMPREHENSIVE_SR_SOP_CLASS,
@@ -182,7 +236,7 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
     InstanceCreationTime: time,
     CodingSchemeIdentificationSequence: [{
       CodingSchemeDesignator: LANDMARK_CODING_SCHEME,
-      CodingSchemeName: 'lmk landmarks: landmark-N is the model\'s N-th output',
+      CodingSchemeName: 'lmk: landmark-N is the model\'s N-th output; ceph-M the ISBI 2015 measurement M',
       CodingSchemeResponsibleOrganization: 'lmk',
     }],
     // Patient and General Study: the source's (type 2 attributes present, empty where the source has none).
@@ -233,7 +287,7 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
       container(SR_CODES.imageLibrary, [
         container(SR_CODES.imageLibraryGroup, [{ RelationshipType: 'CONTAINS', ValueType: 'IMAGE', ReferencedSOPSequence: [imageReference] }]),
       ]),
-      container(SR_CODES.imagingMeasurements, groups),
+      container(SR_CODES.imagingMeasurements, [...groups, ...measurementGroups]),
     ],
   };
 

@@ -16,6 +16,17 @@ export interface SrLandmark {
   imageSopInstanceUid: string;
 }
 
+/** One measurement group of numbers (TID 1501): a cephalometric measurement and its class, as lmk writes them. */
+export interface SrMeasurement {
+  /** The code value after `ceph-` (ANB, SNB, ...). */
+  name: string;
+  value: number;
+  /** The UCUM code of its unit (deg, mm, {pixel}, 1). */
+  unit: string;
+  /** The class as coded (`C1`...), where the group has one. */
+  classCode?: string;
+}
+
 export interface LandmarkSrContents {
   sopInstanceUid: string;
   seriesInstanceUid: string;
@@ -23,6 +34,7 @@ export interface LandmarkSrContents {
   /** The images in the Image Library. */
   images: { sopClassUid: string; sopInstanceUid: string }[];
   landmarks: SrLandmark[];
+  measurements: SrMeasurement[];
 }
 
 type Item = Record<string, unknown>;
@@ -52,8 +64,9 @@ const isConcept = (item: Item, code: { CodeValue: string; CodingSchemeDesignator
 const childrenOf = (item: Item): Item[] => asArray(item.ContentSequence);
 
 /**
- * Reads back what buildLandmarkSr wrote (any TID 1500 report whose measurement groups hold one SCOORD POINT
- * each): the points in lmk's convention, names and scores. Throws, naming `source`, on anything else.
+ * Reads back what buildLandmarkSr wrote (any TID 1500 report whose landmark groups hold one SCOORD POINT
+ * each): the points in lmk's convention, names and scores, and lmk's cephalometric measurement groups.
+ * Throws, naming `source`, on anything else.
  */
 export function readLandmarkSr(bytes: Uint8Array, source = 'SR'): LandmarkSrContents {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -74,7 +87,24 @@ export function readLandmarkSr(bytes: Uint8Array, source = 'SR'): LandmarkSrCont
       return { sopClassUid: String(ref.ReferencedSOPClassUID), sopInstanceUid: String(ref.ReferencedSOPInstanceUID) };
     });
   const measurements = childrenOf(ds).find((i) => isConcept(i, SR_CODES.imagingMeasurements)) ?? fail('no Imaging Measurements container');
-  const landmarks = childrenOf(measurements).filter((g) => isConcept(g, SR_CODES.measurementGroup)).map((group, k): SrLandmark => {
+  const groups = childrenOf(measurements).filter((g) => isConcept(g, SR_CODES.measurementGroup));
+  // Landmark groups hold an image region; the others are measurements of numbers.
+  const hasRegion = (g: Item) => childrenOf(g).some((i) => isConcept(i, SR_CODES.imageRegion));
+  const numberGroups = groups.filter((g) => !hasRegion(g)).map((group): SrMeasurement | undefined => {
+    const num = childrenOf(group).find((i) => i.ValueType === 'NUM' && String(conceptOf(i)?.CodeValue ?? '').startsWith('ceph-'));
+    if (!num) return undefined;
+    const measured = asArray(num.MeasuredValueSequence)[0] ?? {};
+    const value = measured.NumericValue;
+    const cls = childrenOf(group).find((i) => i.ValueType === 'CODE');
+    const classValue = cls ? String(asArray(cls.ConceptCodeSequence)[0]?.CodeValue ?? '') : '';
+    return {
+      name: String(conceptOf(num)!.CodeValue).slice('ceph-'.length),
+      value: Number(Array.isArray(value) ? value[0] : value),
+      unit: String(asArray(measured.MeasurementUnitsCodeSequence)[0]?.CodeValue ?? ''),
+      ...(classValue ? { classCode: classValue.slice(classValue.lastIndexOf('-') + 1) } : {}),
+    };
+  }).filter((m): m is SrMeasurement => m !== undefined);
+  const landmarks = groups.filter(hasRegion).map((group, k): SrLandmark => {
     const items = childrenOf(group);
     const find = (code: typeof SR_CODES.finding): Item => items.find((i) => isConcept(i, code)) ?? fail(`measurement group ${k + 1} has no ${code.CodeMeaning}`);
     const region = find(SR_CODES.imageRegion);
@@ -98,5 +128,6 @@ export function readLandmarkSr(bytes: Uint8Array, source = 'SR'): LandmarkSrCont
     studyInstanceUid: String(ds.StudyInstanceUID),
     images,
     landmarks,
+    measurements: numberGroups,
   };
 }

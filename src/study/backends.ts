@@ -1,6 +1,6 @@
 import { existsSync } from 'fs';
 import { join } from 'path';
-import { loadDataset, Random } from '../data';
+import { formatLandmarkNames, loadDataset, Random } from '../data';
 import { errorTable, evaluateMeanShape, evaluatePredictions, ProtocolName } from '../eval';
 import type { ExecutionProvider } from '../infer';
 import type { ModelSpec } from '../models';
@@ -72,6 +72,7 @@ export function trainerRunner(settings: StudyTrainSettings = {}, hooks: (runId: 
     const result = await train(
       {
         spec,
+        landmarkNames: formatLandmarkNames(dataset.format, dataset.landmarkCount),
         train: dataset.items.filter((_, i) => !held.has(i)),
         validation: dataset.items.filter((_, i) => held.has(i)),
         grid: settings.grid ?? dataset.grid,

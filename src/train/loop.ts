@@ -8,6 +8,7 @@ import { promises as fsp } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { AugmentOptions, DEFAULT_AUGMENT, validateAugmentOptions } from '../data/augment';
 import { fromGridPoint } from '../data/grid';
+import { LandmarkName, LANDMARK_NAMES_KEY, numberedLandmarkNames, serializeLandmarkNames } from '../data/landmark-names';
 import type { ExecutionProvider } from '../infer/providers';
 import type { LandmarkItem } from '../data/types';
 import { Random } from '../data/random';
@@ -22,7 +23,7 @@ import { ModelSpec, resolveSpec } from '../models/spec';
 import { buildShapeModel, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, serializeShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import { buildNetwork } from '../models/network';
 import type { StateDict } from '../models/state-dict';
-import { importSafetensors } from '../models/weights';
+import { importSafetensors, readWeightsFile } from '../models/weights';
 import { writeFileAtomic } from '../util/fs';
 import { Batch, BatchMaker, SampleRequest } from './batches';
 import { Checkpoint, loadCheckpoint, RunSettings, saveCheckpoint, TrainState } from './checkpoint';
@@ -53,8 +54,10 @@ export interface TrainOptions {
   epochs?: number;
   /** Number of optimizer steps, across epochs; replaces `epochs`. */
   steps?: number;
-  /** Weights to start from: an smp-layout file, an ImageNet VGG19 file, or an lmk checkpoint or model. */
+  /** Weights to start from: an smp-layout file, an ImageNet VGG19 file, an lmk checkpoint, or an lmk .onnx model. */
   initWeights?: string;
+  /** What each landmark is, stored in the model (`lmk.landmarks`). Default: numbered. */
+  landmarkNames?: LandmarkName[];
   /** Random affine and intensity augmentation of training samples. Default true. */
   augment?: boolean;
   /** Its ranges (default DEFAULT_AUGMENT: up to 10 degrees, 10 % scale, 5 % shift, mild intensity changes). */
@@ -167,6 +170,7 @@ export class TrainingDivergedError extends Error {
 
 interface Resolved {
   spec: Required<ModelSpec>;
+  landmarkNames: LandmarkName[];
   train: LandmarkItem[];
   validation: LandmarkItem[];
   grid: { height: number; width: number };
@@ -250,9 +254,11 @@ function resolveOptions(o: TrainOptions): Resolved {
   if (!(Number.isInteger(workers) && workers >= 0)) fail(`workers must be a whole number >= 0, got ${workers}`);
   const padded = { height: paddedSize(o.grid.height), width: paddedSize(o.grid.width) };
   positiveInteger('steps per run', o.stepsPerRun);
+  const landmarkNames = o.landmarkNames ?? numberedLandmarkNames(spec.classes);
+  if (landmarkNames.length !== spec.classes) fail(`${landmarkNames.length} landmark names for a model of ${spec.classes} classes`);
   const stepsPerRun = o.stepsPerRun ?? defaultStepsPerRun({ batch, inChannels: spec.inChannels, classes: spec.classes, ...padded }, o.executionProvider);
   return {
-    spec, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
+    spec, landmarkNames, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
     padded,
     sigma: o.sigma, loss, lr, weightDecay, batch,
     epochs: o.steps === undefined ? o.epochs ?? 200 : undefined, steps: o.steps,
@@ -280,7 +286,7 @@ function settingsDifference(saved: RunSettings, now: RunSettings): string | unde
 
 /** Weights to start from: a checkpoint's or model's smp tensors, an smp file, or an ImageNet encoder. */
 export async function loadInitialWeights(path: string, spec: ModelSpec, seed: number): Promise<StateDict> {
-  const contents = await readSafetensors(path);
+  const contents = await readWeightsFile(path);
   const head = contents.tensors.get('segmentation_head.0.weight');
   // A different landmark count keeps everything but the head (fine-tuning chains A -> B -> target).
   const freshHead = head !== undefined && head.dims[0] !== resolveSpec(spec).classes;
@@ -617,7 +623,9 @@ async function writeModel(modelPath: string, onnxPath: string, weights: StateDic
   await fsp.mkdir(dirname(modelPath), { recursive: true });
   await writeSafetensors(modelPath, weights, metadata);
   await fsp.mkdir(dirname(onnxPath), { recursive: true });
-  const model = exportModel(r.spec, weights, { metadata: { ...metadata, 'lmk.loss': r.loss, 'lmk.output': outputKind(r.loss) } });
+  const model = exportModel(r.spec, weights, {
+    metadata: { ...metadata, 'lmk.loss': r.loss, 'lmk.output': outputKind(r.loss), [LANDMARK_NAMES_KEY]: serializeLandmarkNames(r.landmarkNames) },
+  });
   if (r.loss === 'bce' || r.loss === 'softmax_ce') outputProbabilities(model, r.loss);
   await saveModel(model, onnxPath);
 }

@@ -68,7 +68,7 @@ describe('predictArchive', () => {
       expect([data[at], data[at + 1], data[at + 2]]).toEqual([0xff, 0x30, 0x30]);
     }
     const csv = readFileSync(join(out, 'predictions.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('file,id,width,height,x1,y1,x2,y2,x1_mm,y1_mm,x2_mm,y2_mm,score1,score2');
+    expect(csv[0]).toBe('file,id,width,height,L1_x,L1_y,L2_x,L2_y,L1_x_mm,L1_y_mm,L2_x_mm,L2_y_mm,L1_score,L2_score');
     expect(csv).toHaveLength(4);
     expect(csv[1].split(',').slice(0, 8).map(String)).toEqual([join(fx.dir, 'a.png'), 'a', '180', '120', ...predictions[0].landmarks.flat().map(String)]);
 
@@ -105,5 +105,43 @@ describe('predictArchive', () => {
     const r = await predictArchive({ predictor, inputs: [join(fx.dir, 'a.png'), join(fx.dir, 'sub', 'b.jpg')], outDir: out, workers: 0 });
     expect(r).toMatchObject({ predicted: 1, skippedPredicted: 1 });
     expect(readFileSync(path, 'utf8')).toBe(whole);
+  });
+});
+
+describe('predictArchive with a model whose landmarks are named ISBI 2015 points', () => {
+  test('named CSV columns and overlays, the eight measurements in lines and CSV, MW in mm from --pixel-spacing', async () => {
+    const { ISBI2015_LANDMARK_NAMES, LANDMARK_NAMES_KEY, serializeLandmarkNames } = await import('../../src/data');
+    const { MEASUREMENT_NAMES } = await import('../../src/cephalometry');
+    const { dotImage } = await import('./helpers');
+    const { writeFileSync, mkdirSync } = await import('fs');
+    const root = mkdtempSync(join(tmpdir(), 'lmk-archive-ceph-'));
+    mkdirSync(join(root, 'in'));
+    writeFileSync(join(root, 'in', 'ceph.png'), await dotImage(180, 120, 60, 40));
+    const model = brightestSpotModel(19, { height: 64, width: 48 }, { [LANDMARK_NAMES_KEY]: serializeLandmarkNames(ISBI2015_LANDMARK_NAMES) });
+    for (const [spacing, unit] of [[undefined, 'px'], [0.1, 'mm']] as const) {
+      const predictor = await Predictor.create({ model, threads: 1, pixelSpacingMm: spacing });
+      try {
+        expect(predictor.landmarkNames[0]).toEqual({ code: 'S', name: 'sella' });
+        const out = join(root, `out-${unit}`);
+        await predictArchive({ predictor, inputs: [join(root, 'in')], outDir: out, workers: 0, csv: true, overlay: true });
+        const [line] = readLines<PredictionLine>(join(out, 'predictions.jsonl'));
+        expect(Object.keys(line.measurements!)).toEqual([...MEASUREMENT_NAMES]);
+        expect(line.measurements!.MW.unit).toBe(unit);
+        expect(line.measurements!.SNA.unit).toBe('deg');
+        expect(line.measurements!.MW.class === null).toBe(unit === 'px');
+        const [header, row] = readFileSync(join(out, 'predictions.csv'), 'utf8').trim().split('\n');
+        const columns = header.split(',');
+        expect(columns.slice(4, 8)).toEqual(['S_x', 'S_y', 'N_x', 'N_y']);
+        expect(columns).toContain("Pog'_score");
+        expect(columns.slice(-24, -21)).toEqual(['ANB', 'ANB_unit', 'ANB_class']);
+        expect(columns.slice(-3)).toEqual(['MW', 'MW_unit', 'MW_class']);
+        const cells = row.split(',');
+        expect(cells[columns.indexOf('MW_unit')]).toBe(unit);
+        expect(Number(cells[columns.indexOf('SNA')])).toBeCloseTo(line.measurements!.SNA.value, 4);
+        expect(existsSync(join(out, 'overlays', 'ceph.png'))).toBe(true);
+      } finally {
+        await predictor.release();
+      }
+    }
   });
 });

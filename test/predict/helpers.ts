@@ -8,7 +8,7 @@ import { GraphBuilder, serializeModel } from '../../src/onnx';
  * A stand-in network with `classes` identical heatmaps, each the input's first channel (a 1x1 conv):
  * every landmark is the brightest spot of the image, so predictions can be checked against a drawn dot.
  */
-export function brightestSpotModel(classes: number, grid = { height: 64, width: 48 }): Uint8Array {
+export function brightestSpotModel(classes: number, grid = { height: 64, width: 48 }, metadata: Record<string, string> = {}): Uint8Array {
   const g = new GraphBuilder('spot');
   const x = g.input('image', 'float32', ['N', 3, 'H', 'W']);
   const weights = new Float32Array(classes * 3);
@@ -17,6 +17,7 @@ export function brightestSpotModel(classes: number, grid = { height: 64, width: 
   g.output(g.conv(x, w, undefined), 'heatmaps', 'float32', ['N', classes, 'H', 'W']);
   return serializeModel(g.build({
     'lmk.classes': String(classes), 'lmk.in_channels': '3', 'lmk.grid_height': String(grid.height), 'lmk.grid_width': String(grid.width), 'lmk.sigma': '2',
+    ...metadata,
   }));
 }
 

@@ -3,7 +3,10 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Predictor, Prediction } from '../../src/infer';
 import { readDicomReferenceAttributes } from '../../src/io';
-import { buildLandmarkSr, COMPREHENSIVE_SR_SOP_CLASS, readLandmarkSr, toScoordPoint, fromScoordPoint } from '../../src/sr';
+import { buildLandmarkSr, COMPREHENSIVE_SR_SOP_CLASS, readLandmarkSr, toScoordPoint, fromScoordPoint, uidProblem } from '../../src/sr';
+import { cephalometricMeasurements, MEASUREMENT_NAMES } from '../../src/cephalometry';
+import { ISBI2015_LANDMARK_NAMES } from '../../src/data';
+import type { Point } from '../../src/data/types';
 import { brightestSpotModel } from '../predict/helpers';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
 import { dicomImage, DSRDUMP, dsrdump } from './helpers';
@@ -98,6 +101,53 @@ describe('landmark SR (TID 1500)', () => {
     expect(r.status).toBe(0);
     expect(r.output).toContain('Comprehensive SR Document');
     expect(r.output.match(/<contains SCOORD:\(,,"Image Region"\)=\(POINT,/g)).toHaveLength(3);
+  });
+});
+
+describe('cephalometric measurements and source UIDs in the SR', () => {
+  // Nineteen points of a plausible head (ISBI 2015 image 001's ground truth, rounded).
+  const head: Point[] = [[835, 996], [1473, 1029], [1290, 1279], [602, 1228], [1449, 1712], [1375, 2108], [1385, 2273], [1290, 2348], [1345, 2320],
+    [693, 1867], [1464, 1890], [1494, 1831], [1601, 1743], [1557, 2059], [1569, 1627], [1495, 2326], [959, 1520], [1464, 1577], [757, 1546]];
+  const prediction = { landmarks: head, scores: head.map(() => 0.9), measurements: cephalometricMeasurements(head, 0.1) };
+  const names = ISBI2015_LANDMARK_NAMES.map((n) => n.name);
+
+  test('one measurement group per measurement (UCUM units, its class), read back, named landmarks', () => {
+    const image = dicomImage(IDS, 48, 64, dotPixels(48, 64, 10, 10));
+    const back = readLandmarkSr(buildLandmarkSr({ source: image, prediction, algorithm: ALGORITHM, landmarkNames: names }).bytes);
+    expect(back.landmarks.map((l) => l.name)).toEqual(names);
+    expect(back.landmarks[0].trackingIdentifier).toBe('landmark 1: sella');
+    expect(back.measurements.map((m) => m.name)).toEqual([...MEASUREMENT_NAMES]);
+    back.measurements.forEach((m) => {
+      const made = prediction.measurements[m.name as keyof typeof prediction.measurements];
+      expect(m.value).toBeCloseTo(made.value, 4);
+      expect(m.unit).toBe({ deg: 'deg', mm: 'mm', px: '{pixel}', ratio: '1' }[made.unit]);
+      expect(m.classCode).toBe(`C${made.class}`);
+    });
+  });
+
+  (DSRDUMP ? test : test.skip)('dsrdump reads the measurement groups without errors or warnings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lmk-sr-'));
+    const file = join(dir, 'sr.dcm');
+    const image = dicomImage(IDS, 48, 64, dotPixels(48, 64, 10, 10));
+    writeFileSync(file, buildLandmarkSr({ source: image, prediction, algorithm: ALGORITHM, landmarkNames: names }).bytes);
+    const r = dsrdump(file);
+    expect(r.complaints).toEqual([]);
+    expect(r.status).toBe(0);
+    expect(r.output).toMatch(/<contains NUM:\(,,"ANB \(ANB angle \(SNA - SNB\)\)"\)="[-\d.]+" \(deg,UCUM,"degree"\)>/);
+    expect(r.output).toMatch(/<contains NUM:\(,,"MW \(modified Wits[^"]*\)"\)="[-\d.]+" \(mm,UCUM,"millimeter"\)>/);
+    expect(r.output.match(/<contains CODE:\(,,"\w+ class"\)=\(ceph-\w+-C\d,99LMK,/g)).toHaveLength(8);
+  });
+
+  test('a source UID that breaks the DICOM rules: no SR, one line naming the UID', () => {
+    expect(uidProblem('999.999.01.23.45.6789')).toBe("component '01' has a leading zero");
+    expect(uidProblem('1.2.840.10008.1.2')).toBeUndefined();
+    expect(uidProblem('1..2')).toBe('it has an empty component');
+    expect(uidProblem('1.2.a')).toBe("component 'a' is not all digits");
+    expect(uidProblem(`1.${'2'.repeat(63)}`)).toMatch(/65 characters/);
+    const image = dicomImage({ ...IDS, sopInstanceUid: '999.999.01.23.45.6789' }, 48, 64, dotPixels(48, 64, 10, 10));
+    expect(() => buildLandmarkSr({ source: image, prediction, algorithm: ALGORITHM })).toThrow(
+      "the source's SOP Instance UID '999.999.01.23.45.6789' breaks the DICOM UID rules (component '01' has a leading zero), so an SR referencing it would be unreadable: none written",
+    );
   });
 });
 

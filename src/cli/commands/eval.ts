@@ -1,13 +1,16 @@
 import { existsSync } from 'fs';
 import { progressBar } from '../progress';
 import { Argv, CommandModule } from 'yargs';
-import { FormatName, FORMATS, loadDataset, SplitSelection } from '../../data';
+import { formatLandmarkNames, FormatName, FORMATS, loadDataset, SplitSelection } from '../../data';
 import {
-  baselineWarning, evaluateMeanShape, evaluatePredictions, PROTOCOLS, ProtocolName, readPredictions, summaryToJson, summaryToText,
+  baselineWarning, constantPredictions, evaluateMeanShape, evaluateMeasurements, evaluatePredictions, meanShape, measurementsToText, PROTOCOLS, ProtocolName,
+  readPredictions, summaryToJson, summaryToText,
 } from '../../eval';
+import { measuresCephalograms } from '../../cephalometry';
 import { predictItems } from '../../study/predict-items';
 import { UsageError } from '../errors';
-import { checkPositiveInt } from '../validate';
+import { resolveModelFile } from '../../models/shipped';
+import { checkPositiveInt, usage } from '../validate';
 
 interface EvalArgs {
   format: string;
@@ -52,9 +55,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     .example('$0 eval --format hand-dha --root data/hand --model hand.onnx --protocol gu2net --json', 'predict, then score as GU2Net does') as unknown as Argv<EvalArgs>,
   handler: async (args) => {
     const thresholds = args.thresholds !== undefined ? parseThresholds(args.thresholds) : undefined;
-    for (const [flag, file] of [['predictions', args.predictions], ['model', args.model]] as const) {
-      if (file !== undefined && !existsSync(file)) throw new UsageError(`--${flag} ${file}: no such file`);
-    }
+    if (args.predictions !== undefined && !existsSync(args.predictions)) throw new UsageError(`--predictions ${args.predictions}: no such file`);
+    if (args.model !== undefined) args.model = usage(() => resolveModelFile(args.model!, '--model '));
     checkPositiveInt(args.threads, 'threads');
     const dataset = await loadDataset({ format: args.format as FormatName, root: args.root, split: args.split as SplitSelection });
     if (dataset.items.length === 0) throw new Error(`${args.root}: no ${args.split} items with both annotations and an image`);
@@ -82,7 +84,13 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const baseline = training.length > 0 ? evaluateMeanShape(training, dataset, { protocol: args.protocol as ProtocolName, thresholds }) : undefined;
     if (dataset.missing.length > 0 && !args.json) process.stderr.write(`lmk eval: ${dataset.missing.length} item(s) of ${args.root} unusable and not scored (first: ${dataset.missing[0].id}: ${dataset.missing[0].reason})\n`);
     if (!baseline && !args.json) process.stderr.write(`lmk eval: no baseline: ${args.root} has no training split\n`);
-    process.stdout.write(args.json ? summaryToJson(summary, baseline) : summaryToText(summary, baseline));
+    // The challenge's task 2 where the landmarks are its nineteen: measurements and classes from both point sets.
+    const codes = formatLandmarkNames(dataset.format, dataset.landmarkCount).map((n) => n.code);
+    const measured = measuresCephalograms(codes) ? evaluateMeasurements(dataset.items, predictions) : undefined;
+    const measuredBaseline = measured && training.length > 0 ? evaluateMeasurements(dataset.items, constantPredictions(dataset.items, meanShape(training))) : undefined;
+    process.stdout.write(args.json
+      ? summaryToJson(summary, baseline, measured ? { measurements: measured, ...(measuredBaseline ? { baseline_measurements: measuredBaseline } : {}) } : {})
+      : summaryToText(summary, baseline, codes) + (measured ? `\n${measurementsToText(measured, measuredBaseline)}` : ''));
     const warning = baseline && baselineWarning(summary.mre.value, baseline.summary.mre.value, summary.mre.unit);
     if (warning) process.stderr.write(`lmk eval: ${warning}\n`);
   },

@@ -10,6 +10,7 @@ import { pacsCommand } from './pacs';
 import { evalCommand } from './eval';
 import { cvCommand } from './cv';
 import { studyCommand } from './study';
+import { modelsCommand } from './models';
 
 /** Every `lmk` subcommand, one module each under this folder. */
 export const commands: CommandModule<any, any>[] = [
@@ -18,6 +19,7 @@ export const commands: CommandModule<any, any>[] = [
   exportCommand,
   datasetCommand,
   inspectCommand,
+  modelsCommand,
   trainCommand,
   predictCommand,
   pacsCommand,

@@ -1,9 +1,9 @@
-import { existsSync, statSync } from 'fs';
 import { availableParallelism } from 'os';
 import { Argv } from 'yargs';
 import { DECODE_METHODS, DecodeMethod } from '../../heatmaps';
 import { ExecutionProvider, Predictor } from '../../infer';
-import { check, checkPositiveInt } from '../validate';
+import { resolveModelFile } from '../../models/shipped';
+import { check, checkPositiveInt, usage } from '../validate';
 
 /** The options of the commands that run a model over images (`lmk predict`, `lmk pacs`): one meaning everywhere. */
 export interface PredictorArgs {
@@ -17,6 +17,7 @@ export interface PredictorArgs {
   decode: string;
   'max-pixels'?: number;
   'shape-check'?: boolean;
+  'pixel-spacing'?: number;
 }
 
 /** Preparation threads by default: half the cores (the session takes the rest), between 1 and 4. */
@@ -26,7 +27,7 @@ export function defaultWorkers(): number {
 
 export function withPredictorOptions<T>(y: Argv<T>): Argv<T> {
   return y
-    .option('model', { type: 'string', demandOption: true, describe: 'an .onnx model (lmk export / lmk train)' })
+    .option('model', { type: 'string', demandOption: true, describe: 'an .onnx model (lmk export / lmk train), or the name of a shipped one (lmk models)' })
     .option('height', { type: 'number', describe: 'model grid height (default: stored in the model)' })
     .option('width', { type: 'number', describe: 'model grid width (default: stored in the model)' })
     .option('ep', { type: 'string', choices: ['cpu', 'cuda'], default: 'cpu', describe: 'execution provider' })
@@ -35,7 +36,8 @@ export function withPredictorOptions<T>(y: Argv<T>): Argv<T> {
     .option('batch', { type: 'number', default: 1, describe: 'images per session run' })
     .option('decode', { type: 'string', choices: DECODE_METHODS, default: 'soft-argmax', describe: 'heatmap decoding' })
     .option('max-pixels', { type: 'number', describe: 'refuse images with more pixels (default 268402689)' })
-    .option('shape-check', { type: 'boolean', describe: 'replace far-off landmarks (of low confidence, or beyond any confidence) by the fitted training shape (default: on when the model stores one; --no-shape-check to turn off)' });
+    .option('shape-check', { type: 'boolean', describe: 'replace far-off landmarks (of low confidence, or beyond any confidence) by the fitted training shape (default: on when the model stores one; --no-shape-check to turn off)' })
+    .option('pixel-spacing', { type: 'number', describe: 'mm per pixel of images whose files state none (JPEG, PNG): mm coordinates, and MW in mm for head models' });
 }
 
 export function validatePredictorArgs(a: PredictorArgs): void {
@@ -44,9 +46,11 @@ export function validatePredictorArgs(a: PredictorArgs): void {
   checkPositiveInt(a.threads, 'threads');
   checkPositiveInt(a.batch, 'batch');
   checkPositiveInt(a['max-pixels'], 'max-pixels');
+  check(a['pixel-spacing'] === undefined || (a['pixel-spacing'] > 0 && Number.isFinite(a['pixel-spacing'])), `--pixel-spacing must be a positive number of mm, got ${a['pixel-spacing']}`);
   check((a.height === undefined) === (a.width === undefined), '--height and --width go together');
   check(Number.isInteger(a.workers) && a.workers >= 0, `--workers must be a whole number >= 0, got ${a.workers}`);
-  check(existsSync(a.model) && statSync(a.model).isFile(), `--model ${a.model}: no such file`);
+  // A shipped model's name becomes its file here, once, for everything downstream.
+  a.model = usage(() => resolveModelFile(a.model, '--model '));
 }
 
 export function createPredictor(a: PredictorArgs): Promise<Predictor> {
@@ -58,6 +62,7 @@ export function createPredictor(a: PredictorArgs): Promise<Predictor> {
     decode: a.decode as DecodeMethod,
     maxPixels: a['max-pixels'],
     shapeCheck: a['shape-check'],
+    pixelSpacingMm: a['pixel-spacing'],
   });
 }
 

@@ -3,9 +3,10 @@ import { resolve } from 'path';
 import { progressBar } from '../progress';
 import { Argv, CommandModule } from 'yargs';
 import { DEFAULT_AUGMENT } from '../../data/augment';
-import { DEFAULT_GRIDS, FORMATS, FormatName, LandmarkItem, loadDataset, Random } from '../../data';
+import { DEFAULT_GRIDS, formatLandmarkNames, FORMATS, FormatName, LandmarkItem, loadDataset, Random, readLandmarkNamesFile } from '../../data';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../../models';
 import { derivedSeed } from '../../models/random';
+import { resolveModelFile } from '../../models/shipped';
 import { DEFAULT_PLATEAU, LR_SCHEDULES, LrSchedule } from '../../train/schedule';
 import { LOSSES, LossName } from '../../train/step-graph';
 import { train, TrainOptions, TrainResult } from '../../train/loop';
@@ -29,6 +30,7 @@ interface TrainArgs {
   epochs?: number;
   steps?: number;
   'init-weights'?: string;
+  'landmark-names'?: string;
   augment: boolean;
   rotation: number;
   scaling: number;
@@ -36,6 +38,7 @@ interface TrainArgs {
   intensity: number;
   shuffle: boolean;
   'val-fraction': number;
+  'train-split': 'train' | 'all';
   folds?: number;
   fold?: number;
   seed: number;
@@ -84,6 +87,7 @@ function validateArgs(args: TrainArgs): void {
   check(args['weight-decay'] >= 0, `--weight-decay must be >= 0, got ${args['weight-decay']}`);
   check(args['val-fraction'] >= 0 && args['val-fraction'] < 1, `--val-fraction must be in [0, 1), got ${args['val-fraction']}`);
   check((args.folds === undefined) === (args.fold === undefined), '--folds and --fold go together');
+  check(args.folds === undefined || args['train-split'] === 'train', '--folds divide the published training split: leave out --train-split all');
   check(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff, `--seed must be a whole number in [0, 4294967295], got ${args.seed}`);
   check(args['min-lr'] === undefined || (args['min-lr'] >= 0 && args['min-lr'] <= args.lr), `--min-lr must be in [0, --lr], got ${args['min-lr']}`);
   check(Number.isInteger(args['warmup-steps']) && args['warmup-steps'] >= 0, `--warmup-steps must be a whole number >= 0, got ${args['warmup-steps']}`);
@@ -93,7 +97,8 @@ function validateArgs(args: TrainArgs): void {
   checkPositiveInt(args['early-stopping'], 'early-stopping');
   check(Number.isInteger(args['checkpoint-every']) && args['checkpoint-every'] >= 0, `--checkpoint-every must be a whole number >= 0, got ${args['checkpoint-every']}`);
   check(Number.isInteger(args.workers) && args.workers >= 0, `--workers must be a whole number >= 0, got ${args.workers}`);
-  check(!args['init-weights'] || existsSync(args['init-weights']), `--init-weights ${args['init-weights']}: no such file`);
+  if (args['init-weights']) args['init-weights'] = usage(() => resolveModelFile(args['init-weights']!, '--init-weights '));
+  check(!args['landmark-names'] || existsSync(args['landmark-names']), `--landmark-names ${args['landmark-names']}: no such file`);
   check(!(args.resume && args['init-weights']), '--resume continues from OUT/checkpoint.safetensors: leave out --init-weights');
 }
 
@@ -132,7 +137,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     .option('batch', { type: 'number', default: 2, describe: 'batch size' })
     .option('epochs', { type: 'number', describe: 'epochs (default 200)' })
     .option('steps', { type: 'number', describe: 'optimizer steps, instead of --epochs' })
-    .option('init-weights', { type: 'string', describe: '.safetensors to start from: smp state dict, ImageNet VGG19 (torchvision/timm), or an lmk run (new head when the landmark count differs)' })
+    .option('init-weights', { type: 'string', describe: 'weights to start from: .safetensors (smp state dict, ImageNet VGG19 from torchvision/timm, an lmk run), an lmk .onnx model or a shipped model\'s name (new head when the landmark count differs)' })
+    .option('landmark-names', { type: 'string', describe: 'a file naming the landmarks, one `CODE,name` line each in order (default: the format\'s names, ISBI 2015\'s nineteen; `landmark N` otherwise)' })
     .option('augment', { type: 'boolean', default: true, describe: 'random affine and intensity augmentation (--no-augment)' })
     .option('rotation', { type: 'number', default: DEFAULT_AUGMENT.rotationDeg, describe: 'augmentation: rotation drawn from [-r, r] degrees' })
     .option('scaling', { type: 'number', default: DEFAULT_AUGMENT.scale, describe: 'augmentation: scale drawn from [1 - s, 1 + s]' })
@@ -140,6 +146,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     .option('intensity', { type: 'number', default: 1, describe: 'augmentation: brightness, contrast and gamma ranges times this (0: none)' })
     .option('shuffle', { type: 'boolean', default: true, describe: 'reshuffle every epoch (--no-shuffle: file order)' })
     .option('val-fraction', { type: 'number', default: 0.1, describe: 'fraction of the training split held out for validation' })
+    .option('train-split', { type: 'string', choices: ['train', 'all'] as const, default: 'train' as const, describe: 'train: the published training split; all: every annotated item, test split included (a model to ship, not to score on that test split)' })
     .option('folds', { type: 'number', describe: 'k-fold cross-validation over the training split (with --fold)' })
     .option('fold', { type: 'number', describe: 'the held-out fold, 0 to folds-1' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of initialisation, validation split, data order and augmentation' })
@@ -166,8 +173,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   handler: async (args) => {
     validateArgs(args);
     const format = args.format as FormatName;
-    // The published training split (csv: every row without a 'test' split); test items are never trained on.
-    const dataset = await loadDataset({ format, root: args.root, split: 'train', folds: args.folds, fold: args.fold });
+    // The published training split (csv: every row without a 'test' split): test items are trained on only
+    // with --train-split all.
+    const dataset = await loadDataset({ format, root: args.root, split: args['train-split'], folds: args.folds, fold: args.fold });
     const grid = args.height !== undefined ? { height: args.height, width: args.width! } : DEFAULT_GRIDS[format];
     const classes = args.classes ?? dataset.landmarkCount;
     check(classes === dataset.landmarkCount, `--classes ${classes}: ${args.root} has ${dataset.landmarkCount} landmarks per image`);
@@ -178,8 +186,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const items = args.folds === undefined ? holdOut(dataset.items, args)
       : { train: dataset.items, validation: (await loadDataset({ format, root: args.root, split: 'val', folds: args.folds, fold: args.fold })).items };
 
+    const landmarkNames = args['landmark-names'] ? await readLandmarkNamesFile(args['landmark-names'], classes) : formatLandmarkNames(format, classes);
     const options: TrainOptions = {
-      spec, train: items.train, validation: items.validation, grid, sigma: args.sigma, loss: args.loss as LossName, lr: args.lr,
+      spec, landmarkNames, train: items.train, validation: items.validation, grid, sigma: args.sigma, loss: args.loss as LossName, lr: args.lr,
       weightDecay: args['weight-decay'], batch: args.batch, epochs: args.epochs, steps: args.steps, initWeights: args['init-weights'],
       augment: args.augment, augmentation: {
         rotationDeg: args.rotation, scale: args.scaling, translation: args.shift,

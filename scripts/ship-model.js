@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Makes a trained model into a shipped one (models/NAME/model.onnx): convolution weights stored as float16
+// (ONNX Runtime folds the casts back to float32 at session creation), and the metadata `lmk models` lists:
+// its name, a one-line accuracy statement, and landmark names where the model has none yet. Run after
+// `npm run build` (it uses dist/):
+//   node scripts/ship-model.js --model RUN/model.onnx --name isbi2015-head --accuracy "..." [--landmarks isbi2015] [--out FILE]
+// The model card (models/NAME/README.md) is written by hand, with the figures of the shipped file.
+const { join } = require('path');
+const yargs = require('yargs/yargs');
+const dist = join(__dirname, '..', 'dist');
+const { parseModel, saveModel } = require(join(dist, 'onnx'));
+const { storeWeightsAsHalf } = require(join(dist, 'models', 'half'));
+const { MODEL_NAME_KEY, MODEL_ACCURACY_KEY, SHIPPED_MODELS_DIR } = require(join(dist, 'models', 'shipped'));
+const { formatLandmarkNames, serializeLandmarkNames, LANDMARK_NAMES_KEY } = require(join(dist, 'data'));
+const { readFileSync } = require('fs');
+
+const argv = yargs(process.argv.slice(2))
+  .option('model', { type: 'string', demandOption: true, describe: 'the trained .onnx (lmk train)' })
+  .option('name', { type: 'string', demandOption: true, describe: 'the shipped name (a folder of models/)' })
+  .option('accuracy', { type: 'string', demandOption: true, describe: 'one line: how it scores, on what' })
+  .option('landmarks', { type: 'string', describe: 'a format whose landmark names to store where the model has none (isbi2015)' })
+  .option('out', { type: 'string', describe: 'default models/NAME/model.onnx' })
+  .strict().parseSync();
+
+(async () => {
+  const model = parseModel(readFileSync(argv.model));
+  const metadata = { ...model.metadata, [MODEL_NAME_KEY]: argv.name, [MODEL_ACCURACY_KEY]: argv.accuracy };
+  if (argv.landmarks && !metadata[LANDMARK_NAMES_KEY]) {
+    metadata[LANDMARK_NAMES_KEY] = serializeLandmarkNames(formatLandmarkNames(argv.landmarks, Number(metadata['lmk.classes'])));
+  }
+  const out = argv.out ?? join(SHIPPED_MODELS_DIR, argv.name, 'model.onnx');
+  require('fs').mkdirSync(require('path').dirname(out), { recursive: true });
+  await saveModel({ ...storeWeightsAsHalf(model), metadata }, out);
+  console.log(`wrote ${out} (${(readFileSync(out).length / 2 ** 20).toFixed(2)} MiB)`);
+})().catch((err) => {
+  console.error(`ship-model: ${err.message}`);
+  process.exit(1);
+});
