@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Makes a trained model into a shipped one (models/NAME/model.onnx): convolution weights stored as float16
 // (ONNX Runtime folds the casts back to float32 at session creation), and the metadata `lmk models` lists:
-// its name, a one-line accuracy statement, and landmark names where the model has none yet. Run after
+// its name, a one-line accuracy statement, landmark names where the model has none yet, and the plausibility
+// bound (scripts/calibrate-plausibility.js). Run after
 // `npm run build` (it uses dist/):
-//   node scripts/ship-model.js --model RUN/model.onnx --name isbi2015-head --accuracy "..." [--landmarks isbi2015] [--out FILE]
+//   node scripts/ship-model.js --model RUN/model.onnx --name isbi2015-head --accuracy "..." [--landmarks isbi2015]
+//                              [--plausibility '{"anatomy": "lateral cephalogram", "minMeanScore": 0.7}'] [--out FILE]
 // The model card (models/NAME/README.md) is written by hand, with the figures of the shipped file.
 const { join } = require('path');
 const yargs = require('yargs/yargs');
@@ -19,6 +21,7 @@ const argv = yargs(process.argv.slice(2))
   .option('name', { type: 'string', demandOption: true, describe: 'the shipped name (a folder of models/)' })
   .option('accuracy', { type: 'string', demandOption: true, describe: 'one line: how it scores, on what' })
   .option('landmarks', { type: 'string', describe: 'a format whose landmark names to store where the model has none (isbi2015)' })
+  .option('plausibility', { type: 'string', describe: 'lmk.plausibility: {"anatomy": ..., "minMeanScore": ...} (scripts/calibrate-plausibility.js)' })
   .option('out', { type: 'string', describe: 'default models/NAME/model.onnx' })
   .strict().parseSync();
 
@@ -28,6 +31,7 @@ const argv = yargs(process.argv.slice(2))
   if (argv.landmarks && !metadata[LANDMARK_NAMES_KEY]) {
     metadata[LANDMARK_NAMES_KEY] = serializeLandmarkNames(formatLandmarkNames(argv.landmarks, Number(metadata['lmk.classes'])));
   }
+  if (argv.plausibility) metadata['lmk.plausibility'] = JSON.stringify(JSON.parse(argv.plausibility));
   const out = argv.out ?? join(SHIPPED_MODELS_DIR, argv.name, 'model.onnx');
   require('fs').mkdirSync(require('path').dirname(out), { recursive: true });
   await saveModel({ ...storeWeightsAsHalf(model), metadata }, out);

@@ -1,6 +1,6 @@
 /** Inference with exported models: sessions, execution providers, the Predictor. */
-export { Predictor } from './predictor';
-export type { PredictorOptions, Prediction } from './predictor';
+export { Predictor, mirrorInput, PLAUSIBILITY_KEY } from './predictor';
+export type { PredictorOptions, Prediction, Plausibility } from './predictor';
 export { prepareImage } from './prepare';
 export type { PreparedImage, PrepareOptions } from './prepare';
 export { openSession } from './session';

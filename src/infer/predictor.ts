@@ -27,7 +27,23 @@ export interface PredictorOptions extends SessionOptions {
   shapeCheck?: boolean;
   /** Millimetres per pixel for images whose files state no spacing (JPEG, PNG): mm coordinates and MW in mm. */
   pixelSpacingMm?: number;
+  /**
+   * The plausibility check of models that store one (`lmk.plausibility`): a prediction whose mean landmark
+   * score is below the model's bound is tried again on the mirrored image (patients facing the other way),
+   * and marked `implausible` when that is no better. Default: on where the model stores it.
+   */
+  plausibilityCheck?: boolean;
 }
+
+/** What a model calls the images it was made for, and how sure its landmarks must be on them (`lmk.plausibility`). */
+export interface Plausibility {
+  /** E.g. 'lateral cephalogram': refusals read `not a lateral cephalogram (...)`. */
+  anatomy: string;
+  /** The lowest mean landmark score of an image of that anatomy, calibrated on positives and negatives. */
+  minMeanScore: number;
+}
+
+export const PLAUSIBILITY_KEY = 'lmk.plausibility';
 
 export interface Prediction {
   width: number;
@@ -45,6 +61,12 @@ export interface Prediction {
   replaced?: number[];
   /** The ISBI 2015 challenge's eight measurements and their classes, for models whose landmarks are its nineteen. */
   measurements?: Measurements;
+  /** The mean of `scores`: how sure the model is of this image as a whole. */
+  meanScore: number;
+  /** The landmarks were found on the mirrored image (the patient faces the other way); they are in the original's pixels. */
+  mirrored?: true;
+  /** With the plausibility check: even mirrored, the mean score is below the model's bound (not its anatomy, or unreadable). */
+  implausible?: true;
 }
 
 function positiveInt(value: unknown, what: string, source: string): number {
@@ -77,6 +99,8 @@ export class Predictor {
     /** What each landmark is (`lmk.landmarks`; `landmark N` where the model stores none). */
     readonly landmarkNames: LandmarkName[],
     readonly pixelSpacingMm: number | undefined,
+    /** The plausibility check; undefined when the model stores none or it is off. */
+    readonly plausibility: Plausibility | undefined,
   ) {}
 
   /** Whether predictions carry the cephalometric measurements (the model's landmarks are ISBI 2015's nineteen). */
@@ -115,6 +139,9 @@ export class Predictor {
     const classes = positiveInt(metadata['lmk.classes'], 'lmk.classes (metadata)', source);
     if (shapeModel && shapeModel.mean.length !== classes) throw new Error(`${source}: ${SHAPE_MODEL_KEY} has ${shapeModel.mean.length} landmarks, the model ${classes}`);
     const landmarkNames = parseLandmarkNames(metadata[LANDMARK_NAMES_KEY], classes, source);
+    const storedPlausibility = metadata[PLAUSIBILITY_KEY];
+    if (o.plausibilityCheck && storedPlausibility === undefined) throw new Error(`${source}: the plausibility check needs a model that stores ${PLAUSIBILITY_KEY}`);
+    const plausibility = storedPlausibility !== undefined && o.plausibilityCheck !== false ? parsePlausibility(storedPlausibility, source) : undefined;
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
     const output = metadata['lmk.output'] ?? 'heatmap';
     if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
@@ -130,7 +157,7 @@ export class Predictor {
       await session.release();
       throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
     }
-    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm);
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility);
   }
 
   /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */
@@ -163,8 +190,26 @@ export class Predictor {
     return out.heatmaps.data as Float32Array;
   }
 
-  /** Landmarks in original pixels from one image's heatmaps on the grid. */
-  async landmarks(maps: Float32Array, info: PreparedImage['info']): Promise<Prediction> {
+  /**
+   * Landmarks in original pixels from one image's heatmaps on the grid, with the plausibility check where the
+   * model has one: below its bound, the image is run again mirrored (one more session run, for such images
+   * only) and the better of the two kept.
+   */
+  async landmarks(maps: Float32Array, prepared: PreparedImage): Promise<Prediction> {
+    const first = await this.decode(maps, prepared.info, false);
+    const bound = this.plausibility?.minMeanScore;
+    if (bound === undefined || first.meanScore >= bound) return first;
+    const [mirroredMaps] = await this.heatmaps([mirrorInput(prepared.input, this.inChannels, this.grid)]);
+    const second = await this.decode(mirroredMaps, prepared.info, true);
+    const best = second.meanScore > first.meanScore ? second : first;
+    return best.meanScore >= bound ? best : { ...best, implausible: true };
+  }
+
+  /**
+   * Decodes one pass. A mirrored pass is decoded, shape-checked and measured in the mirrored image's frame
+   * (where the patient faces as in training), then its points are mirrored back: x -> W - 1 - x.
+   */
+  private async decode(maps: Float32Array, info: PreparedImage['info'], mirrored: boolean): Promise<Prediction> {
     const { height: h, width: w } = this.grid;
     const decoded = this.outputKind === 'spatial-softmax'
       ? await decodeDistributionsAsync(maps, this.classes, h, w, this.sigma)
@@ -176,25 +221,60 @@ export class Predictor {
     const scores = Array.from(decoded.scores);
     const check = this.shapeModel ? checkShape(landmarks, scores, this.shapeModel) : undefined;
     if (check) landmarks = check.points;
-    const prediction: Prediction = { width: info.width, height: info.height, landmarks, scores, ...(check ? { replaced: check.replaced } : {}) };
     const spacing = info.pixelSpacingMm ?? (this.pixelSpacingMm ? [this.pixelSpacingMm, this.pixelSpacingMm] : undefined);
+    // Cephalograms are taken with square pixels; where a file says otherwise, MW takes their mean.
+    const measurements = this.measures ? cephalometricMeasurements(landmarks, spacing ? (spacing[0] + spacing[1]) / 2 : undefined) : undefined;
+    if (mirrored) landmarks = landmarks.map(([x, y]): Point => [info.width - 1 - x, y]);
+    const meanScore = scores.reduce((a, b) => a + b, 0) / scores.length;
+    const prediction: Prediction = {
+      width: info.width, height: info.height, landmarks, scores, meanScore,
+      ...(check ? { replaced: check.replaced } : {}), ...(measurements ? { measurements } : {}), ...(mirrored ? { mirrored: true as const } : {}),
+    };
     if (spacing) {
       const [row, col] = spacing;
       prediction.landmarksMm = landmarks.map(([x, y]) => [x * col, y * row]);
     }
-    // Cephalograms are taken with square pixels; where a file says otherwise, MW takes their mean.
-    if (this.measures) prediction.measurements = cephalometricMeasurements(landmarks, spacing ? (spacing[0] + spacing[1]) / 2 : undefined);
     return prediction;
+  }
+
+  /** Why an implausible prediction is refused, in one line (undefined for a plausible one). */
+  refusal(p: Prediction): string | undefined {
+    if (!p.implausible || !this.plausibility) return undefined;
+    return `not a ${this.plausibility.anatomy} (mean landmark score ${p.meanScore.toFixed(2)}, mirrored too; the model's images score at least ${this.plausibility.minMeanScore})`;
   }
 
   /** Landmarks for one image file, its bytes, or an already decoded image. */
   async predict(source: string | Uint8Array | DecodedImage): Promise<Prediction> {
     const prepared = await this.prepare(source);
     const [maps] = await this.heatmaps([prepared.input]);
-    return this.landmarks(maps, prepared.info);
+    return this.landmarks(maps, prepared);
   }
 
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The network input of the mirrored image: each row of each channel reversed (the grid mapping is symmetric). */
+export function mirrorInput(input: Float32Array, channels: number, grid: Grid): Float32Array {
+  const { height: h, width: w } = grid;
+  const out = new Float32Array(input.length);
+  for (let row = 0; row < channels * h; row++) {
+    const at = row * w;
+    for (let x = 0; x < w; x++) out[at + x] = input[at + w - 1 - x];
+  }
+  return out;
+}
+
+function parsePlausibility(text: string, source: string): Plausibility {
+  let p: Partial<Plausibility>;
+  try {
+    p = JSON.parse(text) as Partial<Plausibility>;
+  } catch {
+    throw new Error(`${source}: ${PLAUSIBILITY_KEY} is not JSON`);
+  }
+  if (typeof p.anatomy !== 'string' || !p.anatomy || typeof p.minMeanScore !== 'number' || !(p.minMeanScore >= 0 && p.minMeanScore <= 1)) {
+    throw new Error(`${source}: ${PLAUSIBILITY_KEY} must be {"anatomy": name, "minMeanScore": 0 to 1}`);
+  }
+  return { anatomy: p.anatomy, minMeanScore: p.minMeanScore };
 }

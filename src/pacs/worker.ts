@@ -60,6 +60,8 @@ export interface PacsPassOptions {
   algorithm: SrAlgorithm;
   /** Finding names per landmark (default: the model's). */
   landmarkNames?: string[];
+  /** Store SRs of predictions the plausibility check finds implausible too. */
+  keepImplausible?: boolean;
   /** QIDO-RS match keys and their accepted values (each key's values or-ed, the keys and-ed). */
   filters?: Record<string, string[]>;
   /** Store each SR on the server (STOW-RS). */
@@ -225,6 +227,12 @@ export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
     await runPipeline(o.predictor, pool, fetched(), {
       onError: (item, err) => failInstance(item.ref.sopInstanceUid, err, item.url),
       onResult: async ({ tag, prediction }) => {
+        // Not the model's anatomy (a hand or chest the query also found): no SR, an error line.
+        const refusal = o.keepImplausible ? undefined : o.predictor.refusal(prediction);
+        if (refusal) {
+          failInstance(tag.ref.sopInstanceUid, new Error(refusal), tag.url);
+          return;
+        }
         let sr;
         try {
           sr = buildLandmarkSr({ source: tag.attributes, prediction, algorithm: o.algorithm, landmarkNames: o.landmarkNames ?? o.predictor.landmarkNames.map((n) => n.name) });

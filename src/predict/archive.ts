@@ -46,6 +46,8 @@ export interface PredictArchiveOptions {
   /** OUT/predictions.csv, rewritten from the JSONL at the end. */
   csv?: boolean;
   /** A landmark SR (TID 1500) per DICOM input in OUT/sr/<SOPInstanceUID>.dcm, naming the model as `algorithm`. */
+  /** Write predictions the plausibility check finds implausible (marked `"implausible": true`) instead of an error line. */
+  keepImplausible?: boolean;
   /** An SR per DICOM input; finding names default to the model's. */
   dicomSr?: { algorithm: SrAlgorithm; landmarkNames?: string[] };
   /** Stop taking new inputs; those in flight are finished and written. */
@@ -98,7 +100,10 @@ export function roundedPrediction(p: Prediction): Prediction {
     landmarks: p.landmarks.map(([x, y]): Point => [round(x, 3), round(y, 3)]),
     ...(p.landmarksMm ? { landmarksMm: p.landmarksMm.map(([x, y]): Point => [round(x, 4), round(y, 4)]) } : {}),
     scores: p.scores.map((v) => round(v, 4)),
+    meanScore: round(p.meanScore, 4),
     ...(p.replaced ? { replaced: p.replaced } : {}),
+    ...(p.mirrored ? { mirrored: true } : {}),
+    ...(p.implausible ? { implausible: true } : {}),
     ...(p.measurements ? {
       measurements: Object.fromEntries(Object.entries(p.measurements).map(([k, m]) => [k, { ...m, value: round(m.value, 4) }])) as Measurements,
     } : {}),
@@ -177,6 +182,11 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
     await runPipeline(o.predictor, pool, items(), {
       onError: (item, err) => fail(item.file, err.message),
       onResult: async ({ tag, prediction, preview }) => {
+        const refusal = o.keepImplausible ? undefined : o.predictor.refusal(prediction);
+        if (refusal) {
+          fail(tag.file, refusal);
+          return;
+        }
         const line: PredictionLine = {
           file: tag.file,
           id: idOf(tag.file),

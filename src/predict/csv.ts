@@ -12,7 +12,8 @@ function csvField(value: string | number | null | undefined): string {
 }
 
 /**
- * Rewrites `csvPath` from a predictions JSONL file: one row per line with `file,id,width,height`, then for
+ * Rewrites `csvPath` from a predictions JSONL file: one row per line with `file,id,width,height,mean_score,mirrored`
+ * (mirrored 1 where the landmarks were found on the mirrored image), then for
  * landmark codes C (the model's, `L1`... where it names none) `C_x,C_y,...`, `C_x_mm,C_y_mm,...` (empty
  * where the spacing is unknown) and `C_score,...`, and where the lines carry cephalometric measurements
  * `M,M_unit,M_class` for each of the eight. Streams both files (an archive's JSONL may be large) into a
@@ -37,7 +38,7 @@ export async function writePredictionsCsv(jsonlPath: string, csvPath: string, co
         measured = r.measurements !== undefined;
         if (codes && codes.length !== count) throw new Error(`${jsonlPath}:${lineNo}: ${count} landmarks, the model names ${codes.length}; use one --out folder per model`);
         const c = codes ?? Array.from({ length: count }, (_, i) => `L${i + 1}`);
-        const header = ['file', 'id', 'width', 'height', ...c.flatMap((k) => [`${k}_x`, `${k}_y`]), ...c.flatMap((k) => [`${k}_x_mm`, `${k}_y_mm`]), ...c.map((k) => `${k}_score`),
+        const header = ['file', 'id', 'width', 'height', 'mean_score', 'mirrored', ...c.flatMap((k) => [`${k}_x`, `${k}_y`]), ...c.flatMap((k) => [`${k}_x_mm`, `${k}_y_mm`]), ...c.map((k) => `${k}_score`),
           ...(measured ? MEASUREMENT_NAMES.flatMap((m) => [m, `${m}_unit`, `${m}_class`]) : [])];
         chunk.push(header.map(csvField).join(','));
       } else if (r.landmarks.length !== count) {
@@ -48,7 +49,7 @@ export async function writePredictionsCsv(jsonlPath: string, csvPath: string, co
         const v = r.measurements?.[m];
         return [v?.value, v?.unit, v?.class ?? undefined];
       }) : [];
-      chunk.push([r.file, r.id, r.width, r.height, ...r.landmarks.flat(), ...mm.flat(), ...r.scores, ...measures].map(csvField).join(','));
+      chunk.push([r.file, r.id, r.width, r.height, r.meanScore, r.mirrored ? 1 : 0, ...r.landmarks.flat(), ...mm.flat(), ...r.scores, ...measures].map(csvField).join(','));
       rows++;
       if (chunk.length >= 1000) {
         await out.write(`${chunk.join('\n')}\n`);

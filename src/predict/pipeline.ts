@@ -111,7 +111,7 @@ export async function runPipeline<T>(
     for (let i = 0; i < ready.length; i++) {
       const { tag, prepared } = ready[i];
       const t1 = performance.now();
-      const prediction = await predictor.landmarks(maps[i], prepared.info);
+      const prediction = await predictor.landmarks(maps[i], prepared);
       const postprocessMs = performance.now() - t1;
       await handlers.onResult({
         tag,

@@ -88,7 +88,7 @@ export interface LandmarkSrOptions {
   /** The source image: its DICOM bytes, or the attributes read from them (readDicomReferenceAttributes). */
   source: Uint8Array | DicomReferenceAttributes;
   /** What `Predictor.predict` returned for that image: landmarks in its pixels (lmk's convention), scores, and measurements where it has them. */
-  prediction: { landmarks: Point[]; scores: number[]; measurements?: Measurements };
+  prediction: { landmarks: Point[]; scores: number[]; measurements?: Measurements; mirrored?: boolean };
   algorithm: SrAlgorithm;
   /** Finding names per landmark (default `landmark N`, 1-based). */
   landmarkNames?: string[];
@@ -166,7 +166,7 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
     throw new RangeError(`an SR needs one score per landmark, got ${landmarks.length} landmarks and ${scores.length} scores`);
   }
   const { algorithm } = o;
-  const content = JSON.stringify([landmarks, scores]);
+  const content = JSON.stringify([landmarks, scores, o.prediction.mirrored ?? false]);
   const sopInstanceUid = derivedUid('lmk SR instance', source.sopInstanceUid, algorithm.name, algorithm.version, content);
   const seriesInstanceUid = derivedUid('lmk SR series', source.studyInstanceUid, algorithm.name, algorithm.version);
   const deviceUid = derivedUid('lmk device', algorithm.name, algorithm.version);
@@ -288,6 +288,8 @@ export function buildLandmarkSr(o: LandmarkSrOptions): LandmarkSr {
         container(SR_CODES.imageLibraryGroup, [{ RelationshipType: 'CONTAINS', ValueType: 'IMAGE', ReferencedSOPSequence: [imageReference] }]),
       ]),
       container(SR_CODES.imagingMeasurements, [...groups, ...measurementGroups]),
+      // The Predictor found the landmarks on the mirrored image (the patient faces the other way).
+      ...(o.prediction.mirrored ? [text('CONTAINS', lmkCode('image-mirrored', 'Image mirrored for detection'), 'landmarks found on the mirrored image (the patient faces the other way); points are in this image')] : []),
     ],
   };
 

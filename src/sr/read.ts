@@ -35,6 +35,8 @@ export interface LandmarkSrContents {
   images: { sopClassUid: string; sopInstanceUid: string }[];
   landmarks: SrLandmark[];
   measurements: SrMeasurement[];
+  /** The landmarks were found on the mirrored image. */
+  mirrored: boolean;
 }
 
 type Item = Record<string, unknown>;
@@ -129,5 +131,6 @@ export function readLandmarkSr(bytes: Uint8Array, source = 'SR'): LandmarkSrCont
     images,
     landmarks,
     measurements: numberGroups,
+    mirrored: childrenOf(ds).some((i) => conceptOf(i)?.CodeValue === 'image-mirrored'),
   };
 }

@@ -55,15 +55,16 @@ describe('Predictor', () => {
       const peak = k === 2 ? 0.1 : 0.9;
       for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) maps[k * 4096 + y * 64 + x] = peak * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 8);
     });
-    const info = { width: 64, height: 64, pixelSpacingMm: undefined, format: 'png' as const };
+    // Only the heatmaps are given: the input matters to a mirrored pass, which a model without lmk.plausibility never makes.
+    const prepared = { info: { width: 64, height: 64, pixelSpacingMm: undefined, format: 'png' as const }, input: new Float32Array(0) };
     const on = await Predictor.create({ model: brightestSpotModel(metadata) });
     const off = await Predictor.create({ model: brightestSpotModel(metadata), shapeCheck: false });
     try {
-      const r = await on.landmarks(maps, info);
+      const r = await on.landmarks(maps, prepared);
       expect(r.replaced).toEqual([2]);
       expect(Math.hypot(r.landmarks[2][0] - pentagon[2][0], r.landmarks[2][1] - pentagon[2][1])).toBeLessThan(2);
       expect(Math.hypot(r.landmarks[0][0] - found[0][0], r.landmarks[0][1] - found[0][1])).toBeLessThan(0.5);
-      const plain = await off.landmarks(maps, info);
+      const plain = await off.landmarks(maps, prepared);
       expect(plain.replaced).toBeUndefined();
       expect(Math.hypot(plain.landmarks[2][0] - found[2][0], plain.landmarks[2][1] - found[2][1])).toBeLessThan(0.5);
     } finally {

@@ -68,9 +68,9 @@ describe('predictArchive', () => {
       expect([data[at], data[at + 1], data[at + 2]]).toEqual([0xff, 0x30, 0x30]);
     }
     const csv = readFileSync(join(out, 'predictions.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('file,id,width,height,L1_x,L1_y,L2_x,L2_y,L1_x_mm,L1_y_mm,L2_x_mm,L2_y_mm,L1_score,L2_score');
+    expect(csv[0]).toBe('file,id,width,height,mean_score,mirrored,L1_x,L1_y,L2_x,L2_y,L1_x_mm,L1_y_mm,L2_x_mm,L2_y_mm,L1_score,L2_score');
     expect(csv).toHaveLength(4);
-    expect(csv[1].split(',').slice(0, 8).map(String)).toEqual([join(fx.dir, 'a.png'), 'a', '180', '120', ...predictions[0].landmarks.flat().map(String)]);
+    expect(csv[1].split(',').slice(0, 10).map(String)).toEqual([join(fx.dir, 'a.png'), 'a', '180', '120', String(predictions[0].meanScore), '0', ...predictions[0].landmarks.flat().map(String)]);
 
     // A rerun, with an overlapping input too, skips everything and writes nothing new.
     const before = [readFileSync(join(out, 'predictions.jsonl'), 'utf8'), readFileSync(join(out, 'errors.jsonl'), 'utf8')];
@@ -131,7 +131,7 @@ describe('predictArchive with a model whose landmarks are named ISBI 2015 points
         expect(line.measurements!.MW.class === null).toBe(unit === 'px');
         const [header, row] = readFileSync(join(out, 'predictions.csv'), 'utf8').trim().split('\n');
         const columns = header.split(',');
-        expect(columns.slice(4, 8)).toEqual(['S_x', 'S_y', 'N_x', 'N_y']);
+        expect(columns.slice(4, 10)).toEqual(['mean_score', 'mirrored', 'S_x', 'S_y', 'N_x', 'N_y']);
         expect(columns).toContain("Pog'_score");
         expect(columns.slice(-24, -21)).toEqual(['ANB', 'ANB_unit', 'ANB_class']);
         expect(columns.slice(-3)).toEqual(['MW', 'MW_unit', 'MW_class']);

@@ -117,6 +117,8 @@ describe('cephalometric measurements and source UIDs in the SR', () => {
     expect(back.landmarks.map((l) => l.name)).toEqual(names);
     expect(back.landmarks[0].trackingIdentifier).toBe('landmark 1: sella');
     expect(back.measurements.map((m) => m.name)).toEqual([...MEASUREMENT_NAMES]);
+    expect(back.mirrored).toBe(false);
+    expect(readLandmarkSr(buildLandmarkSr({ source: image, prediction: { ...prediction, mirrored: true }, algorithm: ALGORITHM }).bytes).mirrored).toBe(true);
     back.measurements.forEach((m) => {
       const made = prediction.measurements[m.name as keyof typeof prediction.measurements];
       expect(m.value).toBeCloseTo(made.value, 4);
@@ -130,6 +132,10 @@ describe('cephalometric measurements and source UIDs in the SR', () => {
     const file = join(dir, 'sr.dcm');
     const image = dicomImage(IDS, 48, 64, dotPixels(48, 64, 10, 10));
     writeFileSync(file, buildLandmarkSr({ source: image, prediction, algorithm: ALGORITHM, landmarkNames: names }).bytes);
+    writeFileSync(`${file}.mirrored`, buildLandmarkSr({ source: image, prediction: { ...prediction, mirrored: true }, algorithm: ALGORITHM, landmarkNames: names }).bytes);
+    const mirrored = dsrdump(`${file}.mirrored`);
+    expect(mirrored.complaints).toEqual([]);
+    expect(mirrored.output).toContain('<contains TEXT:(,,"Image mirrored for detection")="landmarks found on the mirr');
     const r = dsrdump(file);
     expect(r.complaints).toEqual([]);
     expect(r.status).toBe(0);

@@ -76,7 +76,7 @@ export const pacsCommand: CommandModule<object, PacsArgs> = {
       const algorithm = modelAlgorithm(args.model);
       for (;;) {
         const r = await runPacsPass({
-          client, predictor, outDir, algorithm, filters, storeSr: args['store-sr'], workers: args.workers, batch: args.batch, signal: stop.signal,
+          client, predictor, outDir, algorithm, filters, storeSr: args['store-sr'], keepImplausible: args['keep-implausible'], workers: args.workers, batch: args.batch, signal: stop.signal,
         });
         failed ||= r.failed + r.skippedFailed > 0;
         // A fault before the search ended leaves nothing to sum up.

@@ -74,6 +74,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         overlay: args.overlay,
         overlaySize: args['overlay-size'],
         csv: args.csv,
+        keepImplausible: args['keep-implausible'],
         dicomSr: args['dicom-sr'] ? { algorithm: modelAlgorithm(args.model) } : undefined,
         signal: stop.signal,
         onTotal: (total) => {

@@ -18,6 +18,7 @@ export interface PredictorArgs {
   'max-pixels'?: number;
   'shape-check'?: boolean;
   'pixel-spacing'?: number;
+  'keep-implausible': boolean;
 }
 
 /** Preparation threads by default: half the cores (the session takes the rest), between 1 and 4. */
@@ -37,6 +38,7 @@ export function withPredictorOptions<T>(y: Argv<T>): Argv<T> {
     .option('decode', { type: 'string', choices: DECODE_METHODS, default: 'soft-argmax', describe: 'heatmap decoding' })
     .option('max-pixels', { type: 'number', describe: 'refuse images with more pixels (default 268402689)' })
     .option('shape-check', { type: 'boolean', describe: 'replace far-off landmarks (of low confidence, or beyond any confidence) by the fitted training shape (default: on when the model stores one; --no-shape-check to turn off)' })
+    .option('keep-implausible', { type: 'boolean', default: false, describe: 'write predictions of images the model finds implausible (not its anatomy, even mirrored), marked "implausible": true, instead of an error line' })
     .option('pixel-spacing', { type: 'number', describe: 'mm per pixel of images whose files state none (JPEG, PNG): mm coordinates, and MW in mm for head models' });
 }
 

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The plausibility bound of a model (lmk.plausibility's minMeanScore): the mean landmark score of each image,
+// as it is and mirrored, over positives (images of the model's anatomy, e.g. its training images) and
+// negatives (other radiographs); prints both distributions and the bound halfway between the lowest positive
+// (as it is) and the highest negative (the better of its two passes), where the two do not overlap. Run after
+// `npm run build`:
+//   node scripts/calibrate-plausibility.js --model M.onnx --positives DIR... --negatives DIR|FILE... [--json]
+const { join } = require('path');
+const yargs = require('yargs/yargs');
+const dist = join(__dirname, '..', 'dist');
+const { Predictor, mirrorInput } = require(join(dist, 'infer'));
+const { walkInputs } = require(join(dist, 'predict', 'walk'));
+
+const argv = yargs(process.argv.slice(2))
+  .option('model', { type: 'string', demandOption: true })
+  .option('positives', { type: 'array', string: true, demandOption: true })
+  .option('negatives', { type: 'array', string: true, demandOption: true })
+  .option('threads', { type: 'number' })
+  .option('json', { type: 'boolean', default: false })
+  .strict().parseSync();
+
+async function scores(predictor, inputs) {
+  const out = [];
+  for await (const file of walkInputs(inputs, (path, err) => console.error(`${path}: ${err.message}`))) {
+    const prepared = await predictor.prepare(file).catch((err) => (console.error(err.message), undefined));
+    if (!prepared) continue;
+    const [maps, mirroredMaps] = await predictor.heatmaps([prepared.input, mirrorInput(prepared.input, predictor.inChannels, predictor.grid)]);
+    const first = (await predictor.landmarks(maps, prepared)).meanScore;
+    const mirrored = (await predictor.landmarks(mirroredMaps, prepared)).meanScore;
+    out.push({ file, first, mirrored });
+  }
+  return out;
+}
+
+const range = (values) => {
+  const v = [...values].sort((a, b) => a - b);
+  const q = (p) => v[Math.min(v.length - 1, Math.floor(p * v.length))];
+  return { n: v.length, min: v[0], p5: q(0.05), median: q(0.5), max: v[v.length - 1] };
+};
+const fixed = (r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, k === 'n' ? x : Number(x.toFixed(4))]));
+
+(async () => {
+  // The check itself is off here: both passes of every image are scored as they are.
+  const predictor = await Predictor.create({ model: argv.model, threads: argv.threads, plausibilityCheck: false });
+  try {
+    const positives = await scores(predictor, argv.positives);
+    const negatives = await scores(predictor, argv.negatives);
+    const lowestPositive = Math.min(...positives.map((p) => p.first));
+    const highestNegative = Math.max(...negatives.map((n) => Math.max(n.first, n.mirrored)));
+    const result = {
+      positives: fixed(range(positives.map((p) => p.first))),
+      positivesMirrored: fixed(range(positives.map((p) => p.mirrored))),
+      negatives: fixed(range(negatives.map((n) => Math.max(n.first, n.mirrored)))),
+      highestNegative: negatives.find((n) => Math.max(n.first, n.mirrored) === highestNegative)?.file,
+      separated: lowestPositive > highestNegative,
+      bound: lowestPositive > highestNegative ? Number(((lowestPositive + highestNegative) / 2).toFixed(3)) : null,
+    };
+    console.log(argv.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+    if (!result.separated) process.exitCode = 1;
+  } finally {
+    await predictor.release();
+  }
+})().catch((err) => {
+  console.error(`calibrate-plausibility: ${err.message}`);
+  process.exit(1);
+});
