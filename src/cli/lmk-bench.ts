@@ -61,7 +61,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   command: '$0',
   describe: 'Inference throughput and latency, end to end and session only (or --train: the training step)',
   builder: (y: Argv) => y
-    .option('model', { type: 'string', describe: 'an .onnx model (lmk export / lmk train)' })
+    .option('model', { type: 'string', describe: 'an .onnx model (lmk export / lmk train), or a shipped model\'s name (lmk models)' })
     .option('input', { type: 'string', describe: 'a folder (or file) of real images, cycled as needed' })
     .option('synthetic', { type: 'boolean', default: false, describe: 'a synthetic 1935x2400 JPEG (the default without --input)' })
     .option('height', { type: 'number', describe: 'grid height (default: stored in the model)' })
