@@ -128,14 +128,17 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   return { tensors, skipped, metadata };
 }
 
-export async function readSafetensors(path: string): Promise<SafetensorsContents> {
-  let bytes: Buffer;
+/** A weights file's bytes; a failure names the file. */
+export async function readWeightsBytes(path: string): Promise<Buffer> {
   try {
-    bytes = await fsp.readFile(path);
+    return await fsp.readFile(path);
   } catch (err) {
     throw new Error(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return parseSafetensors(bytes, path);
+}
+
+export async function readSafetensors(path: string): Promise<SafetensorsContents> {
+  return parseSafetensors(await readWeightsBytes(path), path);
 }
 
 /** Encodes float32 tensors (in map order) and optional string metadata as safetensors bytes. */

@@ -1,9 +1,8 @@
 import { getEncoder } from './encoders';
 import { initTensor, listTensors, TensorInfo, validateSeed } from './parameters';
-import { promises as fsp } from 'fs';
 import { parseModel } from '../onnx';
 import { stateDictOfModel } from './half';
-import { parseSafetensors, readSafetensors, SafetensorsContents } from './safetensors';
+import { parseSafetensors, readSafetensors, readWeightsBytes, SafetensorsContents } from './safetensors';
 import { ModelSpec, ResolvedSpec, resolveSpec } from './spec';
 import { formatShape, sameShape, StateDict, Tensor } from './state-dict';
 
@@ -147,12 +146,7 @@ export async function loadWeights(path: string, spec: ModelSpec, options: Omit<I
  * ones widened), told apart by content: safetensors starts with its header length, then `{`.
  */
 export async function readWeightsFile(path: string): Promise<SafetensorsContents> {
-  let bytes: Buffer;
-  try {
-    bytes = await fsp.readFile(path);
-  } catch (err) {
-    throw new Error(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const bytes = await readWeightsBytes(path);
   if (bytes.length > 8 && bytes[8] === 0x7b) return parseSafetensors(bytes, path);
   let model;
   try {

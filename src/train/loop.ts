@@ -5,109 +5,29 @@
  * over `train`.
  */
 import { promises as fsp } from 'fs';
-import { dirname, join, resolve } from 'path';
-import { AugmentOptions, DEFAULT_AUGMENT, validateAugmentOptions } from '../data/augment';
+import { join, resolve } from 'path';
 import { fromGridPoint } from '../data/grid';
-import { LandmarkName, LANDMARK_NAMES_KEY, numberedLandmarkNames, serializeLandmarkNames } from '../data/landmark-names';
-import type { ExecutionProvider } from '../infer/providers';
 import type { LandmarkItem } from '../data/types';
 import { Random } from '../data/random';
 import { decodeDistributionsBatch, decodeHeatmapsBatch, spatialSoftmax } from '../heatmaps';
-import { cropTopLeft, paddedSize } from '../infer/padding';
-import { exportModel } from '../models/export';
-import { Model, saveModel } from '../onnx';
-import { initStateDict, validateSeed } from '../models/parameters';
+import { cropTopLeft } from '../infer/padding';
+import { initStateDict } from '../models/parameters';
 import { derivedSeed } from '../models/random';
 import { readSafetensors, writeSafetensors } from '../models/safetensors';
-import { ModelSpec, resolveSpec } from '../models/spec';
-import { buildShapeModel, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, serializeShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import { buildNetwork } from '../models/network';
 import type { StateDict } from '../models/state-dict';
-import { importSafetensors, readWeightsFile } from '../models/weights';
 import { writeFileAtomic } from '../util/fs';
 import { Batch, BatchMaker, SampleRequest } from './batches';
-import { Checkpoint, loadCheckpoint, RunSettings, saveCheckpoint, TrainState } from './checkpoint';
+import { Checkpoint, loadCheckpoint, saveCheckpoint, TrainState } from './checkpoint';
+import { loadInitialWeights, writeModel } from './model-file';
+import { Resolved, resolveOptions, settingsDifference, settingsOf, TrainOptions } from './options';
 import type { SampleConfig } from './samples';
-import { cosineLr, DEFAULT_PLATEAU, EarlyStopping, LR_SCHEDULES, LrSchedule, PlateauOptions, ReduceLROnPlateau } from './schedule';
-import { LOSSES, LossName, outputKind } from './step-graph';
-import { defaultStepsPerRun, TrainStep } from './step';
+import { cosineLr, EarlyStopping, ReduceLROnPlateau } from './schedule';
+import { TrainStep } from './step';
 import { sampleLosses } from './losses';
 
-export interface TrainOptions {
-  spec: ModelSpec;
-  /** Training items (batches are drawn from these). */
-  train: LandmarkItem[];
-  /** Validation items (none: the plateau schedule follows the training loss and early stopping is off). */
-  validation?: LandmarkItem[];
-  /** Model grid (h x w); padded to multiples of 32 for the network, targets zero in the padding. */
-  grid: { height: number; width: number };
-  /** Target Gaussian sigma in grid pixels. */
-  sigma: number;
-  /** Default 'mse'. */
-  loss?: LossName;
-  /** Adam's learning rate. Default 1e-4. */
-  lr?: number;
-  weightDecay?: number;
-  /** Default 2. */
-  batch?: number;
-  /** Number of epochs (default 200 unless `steps` is given). */
-  epochs?: number;
-  /** Number of optimizer steps, across epochs; replaces `epochs`. */
-  steps?: number;
-  /** Weights to start from: an smp-layout file, an ImageNet VGG19 file, an lmk checkpoint, or an lmk .onnx model. */
-  initWeights?: string;
-  /** What each landmark is, stored in the model (`lmk.landmarks`). Default: numbered. */
-  landmarkNames?: LandmarkName[];
-  /** Random affine and intensity augmentation of training samples. Default true. */
-  augment?: boolean;
-  /** Its ranges (default DEFAULT_AUGMENT: up to 10 degrees, 10 % scale, 5 % shift, mild intensity changes). */
-  augmentation?: Partial<AugmentOptions>;
-  /** Reshuffle the training items every epoch. Default true. */
-  shuffle?: boolean;
-  /** Seeds initialisation, data order and augmentation. Default 0. */
-  seed?: number;
-  /** Directory for checkpoint.safetensors, best.safetensors, model.safetensors and model.onnx. */
-  outDir: string;
-  /** Continue from OUT/checkpoint.safetensors. */
-  resume?: boolean;
-  /** JSONL log: one line per step and one per epoch. */
-  logFile?: string;
-  /** Where to write the final model weights (default OUT/model.safetensors). */
-  saveFile?: string;
-  /** Where to write the final ONNX model (default OUT/model.onnx). */
-  exportFile?: string;
-  /**
-   * 'plateau' (default): ReduceLROnPlateau on the validation loss. 'cosine': from `lr` down to `minLr` along
-   * a half cosine over the run (its steps, or its time limit where that comes first), after `warmupSteps`.
-   */
-  lrSchedule?: LrSchedule;
-  /** Where the cosine schedule ends. Default lr / 100. */
-  minLr?: number;
-  /** Steps of linear warm-up from lr / 100 to lr (cosine schedule). Default 0. */
-  warmupSteps?: number;
-  /**
-   * Stop once this many minutes of training have passed (counted across resumes), then validate and end
-   * like a finished run. Runs of several steps are cut to end near the limit at the pace so far. The cosine
-   * schedule follows the time.
-   */
-  timeLimitMinutes?: number;
-  plateau?: Partial<PlateauOptions>;
-  /** Epochs without improvement of the validation MRE before stopping. Default 20. */
-  earlyStoppingPatience?: number;
-  /** Also checkpoint every N steps (0: at epoch ends only). Default 0. */
-  checkpointEvery?: number;
-  /** ORT intra-op threads for the step (fix it for bit-exact resumes across machines). */
-  threads?: number;
-  /** Where the step runs: 'cpu' (default) or 'cuda' (ONNX Runtime's CUDA provider, see `lmk setup cuda`). */
-  executionProvider?: ExecutionProvider;
-  /** Batch-assembly worker threads (0: on the main thread). Default 1. */
-  workers?: number;
-  /**
-   * Optimizer steps per ONNX Runtime run (an ONNX Loop keeps the state inside ONNX Runtime between them).
-   * Default: `defaultStepsPerRun` (1 on the CPU). Blocks end where an epoch, a checkpoint or the time limit does.
-   */
-  stepsPerRun?: number;
-}
+export { loadInitialWeights } from './model-file';
+export type { TrainOptions } from './options';
 
 export interface StepInfo {
   step: number;
@@ -166,131 +86,6 @@ export interface TrainResult {
 /** A non-finite loss: the run stops and keeps its last good checkpoint. */
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
-}
-
-interface Resolved {
-  spec: Required<ModelSpec>;
-  landmarkNames: LandmarkName[];
-  train: LandmarkItem[];
-  validation: LandmarkItem[];
-  grid: { height: number; width: number };
-  padded: { height: number; width: number };
-  sigma: number;
-  loss: LossName;
-  lr: number;
-  weightDecay: number;
-  batch: number;
-  epochs: number | undefined;
-  steps: number | undefined;
-  augment: boolean;
-  augmentation: AugmentOptions;
-  shuffle: boolean;
-  seed: number;
-  lrSchedule: LrSchedule;
-  minLr: number;
-  warmupSteps: number;
-  timeLimitSeconds: number | undefined;
-  plateau: PlateauOptions;
-  earlyStoppingPatience: number;
-  checkpointEvery: number;
-  workers: number;
-  stepsPerRun: number;
-}
-
-const fail = (what: string): never => { throw new Error(`train: ${what}`); };
-
-function positiveInteger(name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isInteger(v) && v >= 1)) fail(`${name} must be a positive whole number, got ${v}`);
-}
-
-function resolveOptions(o: TrainOptions): Resolved {
-  const spec = resolveSpec(o.spec, 'train');
-  positiveInteger('grid height', o.grid.height);
-  positiveInteger('grid width', o.grid.width);
-  if (!(o.sigma > 0 && Number.isFinite(o.sigma))) fail(`sigma must be a positive number, got ${o.sigma}`);
-  const loss = o.loss ?? 'mse';
-  if (!LOSSES.includes(loss)) fail(`loss must be one of ${LOSSES.join(', ')}, got '${loss}'`);
-  const lr = o.lr ?? 1e-4;
-  if (!(lr > 0 && Number.isFinite(lr))) fail(`learning rate must be a positive number, got ${lr}`);
-  const weightDecay = o.weightDecay ?? 0;
-  if (!(weightDecay >= 0)) fail(`weight decay must be >= 0, got ${weightDecay}`);
-  const batch = o.batch ?? 2;
-  positiveInteger('batch', batch);
-  if (o.epochs !== undefined && o.steps !== undefined) fail('give epochs or steps, not both');
-  positiveInteger('epochs', o.epochs);
-  positiveInteger('steps', o.steps);
-  if (o.train.length < batch) fail(`${o.train.length} training item(s) cannot fill a batch of ${batch}`);
-  const ids = new Set<string>();
-  for (const item of o.train) {
-    if (item.landmarks.length !== spec.classes) fail(`${item.imagePath}: ${item.landmarks.length} landmarks, the model has ${spec.classes} classes`);
-    ids.add(item.id);
-  }
-  for (const item of o.validation ?? []) {
-    if (item.landmarks.length !== spec.classes) fail(`${item.imagePath}: ${item.landmarks.length} landmarks, the model has ${spec.classes} classes`);
-    if (ids.has(item.id)) fail(`item '${item.id}' is in both the training and the validation items`);
-  }
-  const lrSchedule = o.lrSchedule ?? 'plateau';
-  if (!LR_SCHEDULES.includes(lrSchedule)) fail(`learning-rate schedule must be one of ${LR_SCHEDULES.join(', ')}, got '${lrSchedule}'`);
-  const minLr = o.minLr ?? lr / 100;
-  if (!(minLr >= 0 && minLr <= lr)) fail(`minimum learning rate must be in [0, ${lr}], got ${minLr}`);
-  const warmupSteps = o.warmupSteps ?? 0;
-  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) fail(`warm-up steps must be a whole number >= 0, got ${warmupSteps}`);
-  if (o.timeLimitMinutes !== undefined && !(o.timeLimitMinutes > 0 && Number.isFinite(o.timeLimitMinutes))) fail(`time limit must be a positive number of minutes, got ${o.timeLimitMinutes}`);
-  const seed = validateSeed(o.seed ?? 0, 'train: seed');
-  const augmentation = { ...DEFAULT_AUGMENT, ...o.augmentation };
-  try {
-    validateAugmentOptions(augmentation);
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const plateau = { ...DEFAULT_PLATEAU, ...o.plateau };
-  if (!(plateau.factor > 0 && plateau.factor < 1)) fail(`plateau factor must be in (0, 1), got ${plateau.factor}`);
-  if (!(Number.isInteger(plateau.patience) && plateau.patience >= 0)) fail(`plateau patience must be a whole number >= 0, got ${plateau.patience}`);
-  const earlyStoppingPatience = o.earlyStoppingPatience ?? 20;
-  positiveInteger('early-stopping patience', earlyStoppingPatience);
-  const checkpointEvery = o.checkpointEvery ?? 0;
-  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 0)) fail(`checkpoint interval must be a whole number >= 0, got ${checkpointEvery}`);
-  const workers = o.workers ?? 1;
-  if (!(Number.isInteger(workers) && workers >= 0)) fail(`workers must be a whole number >= 0, got ${workers}`);
-  const padded = { height: paddedSize(o.grid.height), width: paddedSize(o.grid.width) };
-  positiveInteger('steps per run', o.stepsPerRun);
-  const landmarkNames = o.landmarkNames ?? numberedLandmarkNames(spec.classes);
-  if (landmarkNames.length !== spec.classes) fail(`${landmarkNames.length} landmark names for a model of ${spec.classes} classes`);
-  const stepsPerRun = o.stepsPerRun ?? defaultStepsPerRun({ batch, inChannels: spec.inChannels, classes: spec.classes, ...padded }, o.executionProvider);
-  return {
-    spec, landmarkNames, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
-    padded,
-    sigma: o.sigma, loss, lr, weightDecay, batch,
-    epochs: o.steps === undefined ? o.epochs ?? 200 : undefined, steps: o.steps,
-    augment: o.augment ?? true, augmentation, shuffle: o.shuffle ?? true, seed, lrSchedule, minLr, warmupSteps,
-    timeLimitSeconds: o.timeLimitMinutes === undefined ? undefined : o.timeLimitMinutes * 60, plateau, earlyStoppingPatience, checkpointEvery, workers, stepsPerRun,
-  };
-}
-
-function settingsOf(r: Resolved): RunSettings {
-  return {
-    spec: r.spec, grid: r.grid, sigma: r.sigma, batch: r.batch, loss: r.loss, seed: r.seed,
-    shuffle: r.shuffle, augment: r.augment, ...(r.augment ? { augmentation: r.augmentation } : {}), weightDecay: r.weightDecay, trainIds: r.train.map((i) => i.id),
-  };
-}
-
-/** The first setting that differs between a checkpoint and this run, described; undefined when they agree. */
-function settingsDifference(saved: RunSettings, now: RunSettings): string | undefined {
-  for (const key of Object.keys(now) as (keyof RunSettings)[]) {
-    const a = JSON.stringify(saved[key]);
-    const b = JSON.stringify(now[key]);
-    if (a !== b) return key === 'trainIds' ? 'the training items differ' : `${key} was ${a}, now ${b}`;
-  }
-  return undefined;
-}
-
-/** Weights to start from: a checkpoint's or model's smp tensors, an smp file, or an ImageNet encoder. */
-export async function loadInitialWeights(path: string, spec: ModelSpec, seed: number): Promise<StateDict> {
-  const contents = await readWeightsFile(path);
-  const head = contents.tensors.get('segmentation_head.0.weight');
-  // A different landmark count keeps everything but the head (fine-tuning chains A -> B -> target).
-  const freshHead = head !== undefined && head.dims[0] !== resolveSpec(spec).classes;
-  return importSafetensors(spec, contents, { seed, freshHead, source: path });
 }
 
 /** Optimizer steps the run trains for in all. */
@@ -610,48 +405,6 @@ async function validate(step: TrainStep, batches: BatchMaker, r: Resolved): Prom
     unit = e.unit;
   }
   return { loss: lossSum / r.validation.length, mre: errorSum / errorCount, unit };
-}
-
-async function writeModel(modelPath: string, onnxPath: string, weights: StateDict, r: Resolved): Promise<void> {
-  const metadata = {
-    'lmk.grid_height': String(r.grid.height),
-    'lmk.grid_width': String(r.grid.width),
-    'lmk.sigma': String(r.sigma),
-    // The training shape, for the Predictor's check against far-off points (where one can be checked).
-    ...(r.spec.classes >= MIN_SHAPE_LANDMARKS && r.train.length >= MIN_SHAPE_ITEMS ? { [SHAPE_MODEL_KEY]: serializeShapeModel(buildShapeModel(r.train)) } : {}),
-  };
-  await fsp.mkdir(dirname(modelPath), { recursive: true });
-  await writeSafetensors(modelPath, weights, metadata);
-  await fsp.mkdir(dirname(onnxPath), { recursive: true });
-  const model = exportModel(r.spec, weights, {
-    metadata: { ...metadata, 'lmk.loss': r.loss, 'lmk.output': outputKind(r.loss), [LANDMARK_NAMES_KEY]: serializeLandmarkNames(r.landmarkNames) },
-  });
-  if (r.loss === 'bce' || r.loss === 'softmax_ce') outputProbabilities(model, r.loss);
-  await saveModel(model, onnxPath);
-}
-
-/**
- * Models trained on logits end with what turns them into the maps the decoders read: BCE's sigmoid (peaks
- * about 1 when confident, positive, as the refinement windows expect), or softmax_ce's softmax over each
- * channel's grid (a distribution; see heatmaps/distribution.ts).
- */
-function outputProbabilities(model: Model, loss: 'bce' | 'softmax_ce'): void {
-  const output = model.graph.outputs[0].name;
-  const producer = model.graph.nodes.find((n) => n.outputs.includes(output))!;
-  const logits = `${output}_logits`;
-  producer.outputs = producer.outputs.map((o) => (o === output ? logits : o));
-  const node = (name: string, opType: string, inputs: string[], outputs: string[], attributes: Model['graph']['nodes'][number]['attributes'] = {}) =>
-    model.graph.nodes.push({ name, opType, inputs, outputs, attributes });
-  if (loss === 'bce') {
-    node('heatmap_probabilities', 'Sigmoid', [logits], [output]);
-    return;
-  }
-  // [N, K, H, W] -> [N, K, H x W] (whatever the grid), softmax, and back.
-  model.graph.initializers.push({ name: 'heatmap_rows_shape', dataType: 'int64', dims: [3], data: BigInt64Array.from([0n, 0n, -1n]) });
-  node('heatmap_rows', 'Reshape', [logits, 'heatmap_rows_shape'], [`${output}_rows`]);
-  node('heatmap_softmax', 'Softmax', [`${output}_rows`], [`${output}_distribution`], { axis: { type: 'int', value: 2 } });
-  node('heatmap_shape', 'Shape', [logits], [`${output}_shape`]);
-  node('heatmap_distribution', 'Reshape', [`${output}_distribution`, `${output}_shape`], [output]);
 }
 
 async function fileExists(path: string): Promise<boolean> {
