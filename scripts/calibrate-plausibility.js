@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The plausibility bound of a model (lmk.plausibility's minMeanScore): the mean landmark score of each image,
 // as it is and mirrored, over positives (images of the model's anatomy, e.g. its training images) and
-// negatives (other radiographs); prints both distributions and the bound halfway between the lowest positive
-// (as it is) and the highest negative (the better of its two passes), where the two do not overlap. Run after
-// `npm run build`:
+// negatives (other radiographs). The bound must be above every negative (the better of its two passes), so
+// that they are refused, and above every positive seen mirrored, so that a patient facing the other way is
+// tried mirrored; and below every positive as it is. Prints the distributions and the bound halfway between
+// the lowest positive and the highest of the others, where they do not overlap. Run after `npm run build`:
 //   node scripts/calibrate-plausibility.js --model M.onnx --positives DIR... --negatives DIR|FILE... [--json]
 const { join } = require('path');
 const yargs = require('yargs/yargs');
@@ -47,13 +48,16 @@ const fixed = (r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, k 
     const negatives = await scores(predictor, argv.negatives);
     const lowestPositive = Math.min(...positives.map((p) => p.first));
     const highestNegative = Math.max(...negatives.map((n) => Math.max(n.first, n.mirrored)));
+    const highestMirrored = Math.max(...positives.map((p) => p.mirrored));
+    const below = Math.max(highestNegative, highestMirrored);
     const result = {
       positives: fixed(range(positives.map((p) => p.first))),
       positivesMirrored: fixed(range(positives.map((p) => p.mirrored))),
       negatives: fixed(range(negatives.map((n) => Math.max(n.first, n.mirrored)))),
       highestNegative: negatives.find((n) => Math.max(n.first, n.mirrored) === highestNegative)?.file,
-      separated: lowestPositive > highestNegative,
-      bound: lowestPositive > highestNegative ? Number(((lowestPositive + highestNegative) / 2).toFixed(3)) : null,
+      highestPositiveMirrored: positives.find((p) => p.mirrored === highestMirrored)?.file,
+      separated: lowestPositive > below,
+      bound: lowestPositive > below ? Number(((lowestPositive + below) / 2).toFixed(3)) : null,
     };
     console.log(argv.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     if (!result.separated) process.exitCode = 1;

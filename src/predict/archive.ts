@@ -11,12 +11,18 @@ import { JsonlJournal, readJournalKeys } from './journal';
 import { predictionOverlayPng } from './overlay';
 import { PipelineInput, runPipeline } from './pipeline';
 import { PreparePool } from './pool';
+import { DONE_FILE, Shard, shardDir, ShardDone, shardOfKey } from './shard';
 import { IMAGE_EXTENSIONS, walkInputs } from './walk';
 
 /** One line of predictions.jsonl: the input's Prediction and where it came from. */
 export interface PredictionLine extends Prediction {
-  /** Absolute path of the input: the resume key. */
+  /** Absolute path of the input. */
   file: string;
+  /**
+   * The input's path below its `--input` root, the root's own name first (a file given by itself: its name):
+   * the resume and shard key, the same on every machine that mounts the archive elsewhere.
+   */
+  path: string;
   /** The file name without its image extension (what `lmk eval --predictions` matches to data set ids). */
   id: string;
   /** With `dicomSr`, for DICOM inputs: the SR file, relative to the output folder (`sr/<SOPInstanceUID>.dcm`). */
@@ -26,6 +32,8 @@ export interface PredictionLine extends Prediction {
 /** One line of errors.jsonl. */
 export interface ErrorLine {
   file: string;
+  /** As PredictionLine's (absent in journals of lmk 0.1.0 before shards: those resume by `file`). */
+  path?: string;
   error: string;
 }
 
@@ -45,11 +53,18 @@ export interface PredictArchiveOptions {
   overlaySize?: number;
   /** OUT/predictions.csv, rewritten from the JSONL at the end. */
   csv?: boolean;
-  /** A landmark SR (TID 1500) per DICOM input in OUT/sr/<SOPInstanceUID>.dcm, naming the model as `algorithm`. */
   /** Write predictions the plausibility check finds implausible (marked `"implausible": true`) instead of an error line. */
   keepImplausible?: boolean;
-  /** An SR per DICOM input; finding names default to the model's. */
+  /**
+   * A landmark SR (TID 1500) per DICOM input in OUT/sr/<SOPInstanceUID>.dcm, naming the model as `algorithm`;
+   * finding names default to the model's.
+   */
   dicomSr?: { algorithm: SrAlgorithm; landmarkNames?: string[] };
+  /**
+   * Only the inputs of this shard (their keys' hash modulo the count); journals then go to
+   * OUT/shards/I-of-N/, and OUT/shards/I-of-N/done.json is written once the inputs are exhausted.
+   */
+  shard?: Shard;
   /** Stop taking new inputs; those in flight are finished and written. */
   signal?: AbortSignal;
   /** After every input of this run (predicted or failed). */
@@ -112,8 +127,26 @@ export function roundedPrediction(p: Prediction): Prediction {
 
 interface Item {
   file: string;
+  /** The resume and shard key (PredictionLine.path). */
+  key: string;
   /** Where its overlay goes, relative to OUT/overlays. */
   overlayName: string;
+}
+
+/** An input's key: its path below its root, the root's name first, in '/' form (PredictionLine.path). */
+export function inputKey(root: string, file: string): string {
+  if (file === root) return basename(file);
+  return [basename(root), ...relative(root, file).split(sep)].join('/');
+}
+
+/** Every input file under `inputs` with its key (and each walk error with the key of the path that failed). */
+async function* keyedInputs(inputs: string[], onError: (path: string, key: string, err: Error) => void): AsyncGenerator<{ file: string; key: string; rel: string }> {
+  for (const input of inputs) {
+    const root = resolve(input);
+    for await (const file of walkInputs([input], (path, err) => onError(path, inputKey(root, resolve(path)), err))) {
+      yield { file, key: inputKey(root, file), rel: file === root ? basename(file) : relative(root, file) };
+    }
+  }
 }
 
 /**
@@ -124,9 +157,11 @@ interface Item {
  */
 export async function predictArchive(o: PredictArchiveOptions): Promise<PredictArchiveResult> {
   const outDir = resolve(o.outDir);
-  await fsp.mkdir(outDir, { recursive: true });
-  const predictionsFile = join(outDir, PREDICTIONS_FILE);
-  const errorsFile = join(outDir, ERRORS_FILE);
+  // A shard's journals are its own: shards never append to one file (over a network file system, say).
+  const journalDir = o.shard ? shardDir(outDir, o.shard) : outDir;
+  await fsp.mkdir(journalDir, { recursive: true });
+  const predictionsFile = join(journalDir, PREDICTIONS_FILE);
+  const errorsFile = join(journalDir, ERRORS_FILE);
   const overlayDir = join(outDir, OVERLAY_DIR);
   const overlaySize = o.overlaySize ?? 1024;
   if (!Number.isInteger(overlaySize) || overlaySize < 16) throw new RangeError(`overlaySize must be a whole number >= 16, got ${overlaySize}`);
@@ -139,56 +174,62 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
     o.workers ?? 1,
   );
   try {
-    const done = await readJournalKeys(predictionsFile, 'file');
-    const failedBefore = await readJournalKeys(errorsFile, 'file');
+    // Resume by key; lines written before keys existed resume by their absolute path.
+    const done = { files: await readJournalKeys(predictionsFile, 'file'), keys: await readJournalKeys(predictionsFile, 'path') };
+    const failedBefore = { files: await readJournalKeys(errorsFile, 'file'), keys: await readJournalKeys(errorsFile, 'path') };
+    const inJournal = (j: typeof done, file: string, key: string) => j.keys.has(key) || j.files.has(file);
+    const mine = (key: string) => !o.shard || shardOfKey(key, o.shard.count) === o.shard.index;
     const result: PredictArchiveResult = {
       predicted: 0, failed: 0, skippedPredicted: 0, skippedFailed: 0, interrupted: false, predictionsFile, errorsFile,
     };
     const progress = () => o.onProgress?.({ predicted: result.predicted, failed: result.failed });
     // Every input of this run enters `seen` once, so overlapping inputs (a folder and a file in it) never make a second line.
     const seen = new Set<string>();
-    const fail = (file: string, error: string) => {
-      errors.append({ file, error } satisfies ErrorLine);
+    const fail = (file: string, key: string, error: string) => {
+      errors.append({ file, path: key, error } satisfies ErrorLine);
       result.failed++;
       progress();
     };
     // An output folder inside an input folder holds overlays, which are images but no inputs.
     const isOutput = (file: string): boolean => file.startsWith(outDir + sep);
-    const isNew = (file: string): boolean => {
-      if (seen.has(file)) return false;
+    const isNew = (file: string, key: string): boolean => {
+      if (seen.has(file) || !mine(key)) return false;
       seen.add(file);
-      if (done.has(file)) result.skippedPredicted++;
-      else if (failedBefore.has(file)) result.skippedFailed++;
+      if (inJournal(done, file, key)) result.skippedPredicted++;
+      else if (inJournal(failedBefore, file, key)) result.skippedFailed++;
       else return true;
       return false;
     };
 
     async function* items(): AsyncGenerator<PipelineInput<Item>> {
-      for (const input of o.inputs) {
-        const root = resolve(input);
-        const walkErrors: [string, Error][] = [];
-        for await (const file of walkInputs([input], (path, err) => walkErrors.push([path, err]))) {
-          for (const [path, err] of walkErrors.splice(0)) if (isNew(path)) fail(path, err.message);
-          if (isOutput(file) || !isNew(file)) continue;
-          const rel = file === root ? basename(file) : relative(root, file);
-          yield { source: file, tag: { file, overlayName: join(dirname(rel), `${idOf(rel)}.png`) } };
-        }
-        for (const [path, err] of walkErrors) if (isNew(path)) fail(path, err.message);
+      const walkErrors: [string, string, Error][] = [];
+      const failWalk = () => {
+        for (const [path, key, err] of walkErrors.splice(0)) if (isNew(path, key)) fail(path, key, err.message);
+      };
+      for await (const { file, key, rel } of keyedInputs(o.inputs, (path, k, err) => walkErrors.push([path, k, err]))) {
+        failWalk();
+        if (isOutput(file) || !isNew(file, key)) continue;
+        yield { source: file, tag: { file, key, overlayName: join(dirname(rel), `${idOf(rel)}.png`) } };
       }
+      failWalk();
     }
 
-    if (o.onTotal) void countTodo(o.inputs, outDir, done, failedBefore).then(o.onTotal, () => undefined);
+    if (o.onTotal) {
+      const todo = (file: string, key: string) => !isOutput(file) && mine(key) && !inJournal(done, file, key) && !inJournal(failedBefore, file, key);
+      void countTodo(o.inputs, todo).then(o.onTotal, () => undefined);
+    }
 
     await runPipeline(o.predictor, pool, items(), {
-      onError: (item, err) => fail(item.file, err.message),
+      onError: (item, err) => fail(item.file, item.key, err.message),
       onResult: async ({ tag, prediction, preview }) => {
         const refusal = o.keepImplausible ? undefined : o.predictor.refusal(prediction);
         if (refusal) {
-          fail(tag.file, refusal);
+          fail(tag.file, tag.key, refusal);
           return;
         }
         const line: PredictionLine = {
           file: tag.file,
+          path: tag.key,
           id: idOf(tag.file),
           ...roundedPrediction(prediction),
         };
@@ -208,7 +249,7 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
               });
             } catch (err) {
               // An SR was asked for and cannot be made (a DICOM file without its UIDs, say): the input has failed.
-              fail(tag.file, `no SR: ${(err as Error).message}`);
+              fail(tag.file, tag.key, `no SR: ${(err as Error).message}`);
               return;
             }
             line.sr = join(SR_DIR, `${sr.sopInstanceUid}.dcm`);
@@ -225,6 +266,13 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
     result.interrupted = o.signal?.aborted ?? false;
     predictions.sync();
     errors.sync();
+    if (o.shard && !result.interrupted) {
+      const record: ShardDone = {
+        shard: o.shard.index, shards: o.shard.count, predicted: result.predicted + result.skippedPredicted, failed: result.failed + result.skippedFailed,
+        landmarkCodes: o.predictor.landmarkNames.map((n) => n.code), finishedAt: new Date().toISOString(),
+      };
+      await writeFileAtomic(join(journalDir, DONE_FILE), `${JSON.stringify(record)}\n`);
+    }
     if (o.csv) {
       result.csvFile = join(outDir, CSV_FILE);
       await writePredictionsCsv(predictionsFile, result.csvFile, o.predictor.landmarkNames.map((n) => n.code));
@@ -237,11 +285,15 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
   }
 }
 
-/** How many inputs are not yet in either journal (a name-only walk, for progress). */
-async function countTodo(inputs: string[], outDir: string, done: Set<string>, failedBefore: Set<string>): Promise<number> {
+/** How many inputs this run has to do (a name-only walk, for progress). */
+async function countTodo(inputs: string[], todo: (file: string, key: string) => boolean): Promise<number> {
   const seen = new Set<string>();
-  for await (const file of walkInputs(inputs, (path) => seen.add(path))) if (!file.startsWith(outDir + sep)) seen.add(file);
   let n = 0;
-  for (const file of seen) if (!done.has(file) && !failedBefore.has(file)) n++;
+  const count = (file: string, key: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    if (todo(file, key)) n++;
+  };
+  for await (const { file, key } of keyedInputs(inputs, (path, key) => count(path, key))) count(file, key);
   return n;
 }

@@ -1,5 +1,5 @@
 /** Streaming archive prediction: walk, prepare on worker threads, batched inference, resumable journals. */
-export { predictArchive, idOf, roundedPrediction, PREDICTIONS_FILE, ERRORS_FILE, CSV_FILE, OVERLAY_DIR, SR_DIR } from './archive';
+export { predictArchive, idOf, inputKey, roundedPrediction, PREDICTIONS_FILE, ERRORS_FILE, CSV_FILE, OVERLAY_DIR, SR_DIR } from './archive';
 export type { PredictArchiveOptions, PredictArchiveResult, PredictionLine, ErrorLine, ArchiveProgress } from './archive';
 export { runPipeline } from './pipeline';
 export type { PipelineInput, PipelineResult, PipelineHandlers, PipelineOptions, StageTimes } from './pipeline';
@@ -10,3 +10,7 @@ export { walkInputs, candidateKind, IMAGE_EXTENSIONS } from './walk';
 export { JsonlJournal, readJournalKeys } from './journal';
 export { writePredictionsCsv } from './csv';
 export { predictionOverlayPng } from './overlay';
+export { parseShard, shardFromEnvironment, shardOfKey, shardDir, ShardError, SHARDS_DIR, DONE_FILE } from './shard';
+export type { Shard, ShardDone } from './shard';
+export { mergeShards, IncompleteShardsError } from './merge';
+export type { MergeResult } from './merge';

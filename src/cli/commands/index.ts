@@ -11,6 +11,7 @@ import { evalCommand } from './eval';
 import { cvCommand } from './cv';
 import { studyCommand } from './study';
 import { modelsCommand } from './models';
+import { mergeCommand } from './merge';
 
 /** Every `lmk` subcommand, one module each under this folder. */
 export const commands: CommandModule<any, any>[] = [
@@ -22,6 +23,7 @@ export const commands: CommandModule<any, any>[] = [
   modelsCommand,
   trainCommand,
   predictCommand,
+  mergeCommand,
   pacsCommand,
   evalCommand,
   cvCommand,

@@ -5,8 +5,9 @@ import { predictArchive, PredictArchiveResult } from '../../predict';
 import { modelAlgorithm } from '../../sr';
 import { check } from '../validate';
 import { createPredictor, PredictorArgs, stopOnSignals, validatePredictorArgs, withPredictorOptions } from './predictor-options';
+import { resolveShard, ShardArgs, withShardOptions } from './shard-options';
 
-interface PredictArgs extends PredictorArgs {
+interface PredictArgs extends PredictorArgs, ShardArgs {
   input: string[];
   out: string;
   overlay: boolean;
@@ -37,7 +38,7 @@ function summary(r: PredictArchiveResult): string {
 export const predictCommand: CommandModule<object, PredictArgs> = {
   command: 'predict',
   describe: 'Predict landmarks for images and folders (recursive, streaming, resumable): OUT/predictions.jsonl and OUT/errors.jsonl',
-  builder: (y: Argv) => withPredictorOptions(y)
+  builder: (y: Argv) => withShardOptions(withPredictorOptions(y))
     .option('input', { type: 'string', array: true, demandOption: true, describe: 'image files and folders (jpg, png, bmp, tif, webp, mha, dcm; DICOM also without an extension)' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder; a rerun with the same folder skips what is done' })
     .option('overlay', { type: 'boolean', default: false, describe: 'PNGs with the landmarks drawn, in OUT/overlays/' })
@@ -47,9 +48,11 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or summary' })
     .example('$0 predict --model head.onnx --input /pacs/export --out preds --csv', 'a folder tree; rerun to resume')
     .example('$0 predict --model hand.onnx --input a.dcm b.png --out preds --overlay', 'files, with overlays')
-    .example('$0 predict --model head.onnx --input /pacs/export --out preds --dicom-sr', 'a landmark SR per DICOM file in preds/sr/') as unknown as Argv<PredictArgs>,
+    .example('$0 predict --model head.onnx --input /pacs/export --out preds --dicom-sr', 'a landmark SR per DICOM file in preds/sr/')
+    .example('$0 predict --model head.onnx --input /archive --out preds --shard 2/8', 'one of 8 tasks (in a Slurm array: the index is read from the environment); then lmk merge preds') as unknown as Argv<PredictArgs>,
   handler: async (args) => {
     validateArgs(args);
+    const shard = resolveShard(args, 'lmk predict');
     const predictor = await createPredictor(args);
     // The first SIGINT/SIGTERM finishes the images in flight and writes what is done; a second one exits at once.
     const stop = stopOnSignals('lmk predict', 'finishing the images in flight');
@@ -75,6 +78,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         overlaySize: args['overlay-size'],
         csv: args.csv,
         keepImplausible: args['keep-implausible'],
+        shard,
         dicomSr: args['dicom-sr'] ? { algorithm: modelAlgorithm(args.model) } : undefined,
         signal: stop.signal,
         onTotal: (total) => {
