@@ -84,7 +84,7 @@ async function apply(spec, file, id) {
       const id = image.replace(/\.\w+$/, '');
       const { image: out, map } = await apply(spec, join(source, image), id);
       // PNG: lossless, so that only the transform changes the pixels.
-      await out.png().toFile(join(dir, 'RawImage', argv.folder, `${id}.png`));
+      await out.png({ compressionLevel: 1 }).toFile(join(dir, 'RawImage', argv.folder, `${id}.png`));
       for (const doctor of ['400_senior', '400_junior']) {
         const lines = readFileSync(join(root, 'AnnotationsByMD', doctor, `${id}.txt`), 'utf8').split(/\r?\n/);
         const moved = lines.map((line, k) => {

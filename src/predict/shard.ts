@@ -34,20 +34,20 @@ const wholeNumber = (v: string | undefined): number | undefined => (v !== undefi
 /**
  * The array index a scheduler gives this task, as a shard, and a line saying where it came from; undefined
  * outside an array job. Slurm: SLURM_ARRAY_TASK_ID (from SLURM_ARRAY_TASK_MIN in steps of
- * SLURM_ARRAY_TASK_STEP) of SLURM_ARRAY_TASK_COUNT; Kubernetes Indexed Job: JOB_COMPLETION_INDEX of `shards`
+ * SLURM_ARRAY_TASK_STEP) of SLURM_ARRAY_TASK_COUNT, or with `shards` the task id itself (so that one task
+ * of an array 0..N-1 can be submitted again alone); Kubernetes Indexed Job: JOB_COMPLETION_INDEX of `shards`
  * (the pod does not see the completion count); LSF: LSB_JOBINDEX (1-based) of `shards` or LSB_JOBINDEX_END.
  */
 export function shardFromEnvironment(env: NodeJS.ProcessEnv, shards?: number): { shard: Shard; source: string } | undefined {
   const slurm = wholeNumber(env.SLURM_ARRAY_TASK_ID);
   if (slurm !== undefined) {
+    const where = `SLURM_ARRAY_TASK_ID=${slurm}`;
+    // With --shards the task id is the shard itself (an array of 0..N-1, or one task of it submitted again).
+    if (shards !== undefined) return { shard: checkedShard(slurm, shards, where), source: `${where} of --shards ${shards}` };
     const min = wholeNumber(env.SLURM_ARRAY_TASK_MIN) ?? 0;
     const step = wholeNumber(env.SLURM_ARRAY_TASK_STEP) ?? 1;
-    const count = shards ?? wholeNumber(env.SLURM_ARRAY_TASK_COUNT);
-    const where = `SLURM_ARRAY_TASK_ID=${slurm}`;
+    const count = wholeNumber(env.SLURM_ARRAY_TASK_COUNT);
     if (count === undefined) throw new ShardError(`${where} without SLURM_ARRAY_TASK_COUNT: give the number of shards with --shards N`);
-    if (shards !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined && wholeNumber(env.SLURM_ARRAY_TASK_COUNT) !== shards) {
-      throw new ShardError(`--shards ${shards} disagrees with SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}`);
-    }
     if ((slurm - min) % step !== 0) throw new ShardError(`${where} is not SLURM_ARRAY_TASK_MIN=${min} plus a multiple of SLURM_ARRAY_TASK_STEP=${step}`);
     return { shard: checkedShard((slurm - min) / step, count, where), source: `${where} (min ${min}, step ${step}) of ${count}` };
   }

@@ -23,7 +23,9 @@ describe('shards: which task does what', () => {
     // --array=10-40:10 gives ids 10, 20, 30, 40: four tasks.
     expect(shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '30', SLURM_ARRAY_TASK_COUNT: '4', SLURM_ARRAY_TASK_MIN: '10', SLURM_ARRAY_TASK_STEP: '10' })?.shard).toEqual({ index: 2, count: 4 });
     expect(() => shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '3' })).toThrow('SLURM_ARRAY_TASK_ID=3 without SLURM_ARRAY_TASK_COUNT: give the number of shards with --shards N');
-    expect(() => shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '4' }, 5)).toThrow('--shards 5 disagrees with SLURM_ARRAY_TASK_COUNT=4');
+    // One task of 0..3 submitted again alone (--array=1): with --shards its id is the shard.
+    expect(shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '1' }, 4)?.shard).toEqual({ index: 1, count: 4 });
+    expect(() => shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '4' }, 4)).toThrow('SLURM_ARRAY_TASK_ID=4: shard index 4 is not in 0..3');
     expect(shardFromEnvironment({ JOB_COMPLETION_INDEX: '5' }, 6)?.shard).toEqual({ index: 5, count: 6 });
     expect(() => shardFromEnvironment({ JOB_COMPLETION_INDEX: '5' })).toThrow(/JOB_COMPLETION_INDEX=5: give the number of shards/);
     expect(() => shardFromEnvironment({ JOB_COMPLETION_INDEX: '6' }, 6)).toThrow('JOB_COMPLETION_INDEX=6: shard index 6 is not in 0..5');
