@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// The plausibility bound of a model (lmk.plausibility's minMeanScore): the mean landmark score of each image,
-// as it is and mirrored, over positives (images of the model's anatomy, e.g. its training images) and
-// negatives (other radiographs). The bound must be above every negative (the better of its two passes), so
-// that they are refused, and above every positive seen mirrored, so that a patient facing the other way is
-// tried mirrored; and below every positive as it is. Prints the distributions and the bound halfway between
-// the lowest positive and the highest of the others, where they do not overlap. Run after `npm run build`:
-//   node scripts/calibrate-plausibility.js --model M.onnx --positives DIR... --negatives DIR|FILE... [--json]
+// The plausibility bounds of a model (lmk.plausibility): the mean landmark score of each image, as it is and
+// mirrored, over positives (images of the model's anatomy, e.g. its training images) and negatives (other
+// radiographs). minMeanScore, below which an image is refused, sits `--margin` above every negative (the
+// better of its two passes), not halfway to the positives: images of other scanners score lower than the
+// model's own training images and must not be refused. mirrorBelow, below which the mirrored image is tried
+// too, sits halfway between the positives seen mirrored (a patient facing the other way) and as they are.
+// Prints the distributions and both, where the classes do not overlap. Run after `npm run build`:
+//   node scripts/calibrate-plausibility.js --model M.onnx --positives DIR... --negatives DIR|FILE... [--margin 0.05] [--json]
 const { join } = require('path');
 const yargs = require('yargs/yargs');
 const dist = join(__dirname, '..', 'dist');
@@ -17,6 +18,7 @@ const argv = yargs(process.argv.slice(2))
   .option('positives', { type: 'array', string: true, demandOption: true })
   .option('negatives', { type: 'array', string: true, demandOption: true })
   .option('threads', { type: 'number' })
+  .option('margin', { type: 'number', default: 0.05, describe: 'the bound above the highest negative or mirrored positive' })
   .option('json', { type: 'boolean', default: false })
   .strict().parseSync();
 
@@ -57,7 +59,10 @@ const fixed = (r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, k 
       highestNegative: negatives.find((n) => Math.max(n.first, n.mirrored) === highestNegative)?.file,
       highestPositiveMirrored: positives.find((p) => p.mirrored === highestMirrored)?.file,
       separated: lowestPositive > below,
-      bound: lowestPositive > below ? Number(((lowestPositive + below) / 2).toFixed(3)) : null,
+      // Refuse below: a margin above the negatives. Mirror below: halfway between the positives seen
+      // mirrored and as they are (unseen images score lower than training ones, both ways).
+      minMeanScore: lowestPositive > below ? Number(Math.min(highestNegative + argv.margin, (lowestPositive + below) / 2).toFixed(3)) : null,
+      mirrorBelow: lowestPositive > below ? Number(((lowestPositive + highestMirrored) / 2).toFixed(3)) : null,
     };
     console.log(argv.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     if (!result.separated) process.exitCode = 1;

@@ -5,7 +5,8 @@
 // bound (scripts/calibrate-plausibility.js). Run after
 // `npm run build` (it uses dist/):
 //   node scripts/ship-model.js --model RUN/model.onnx --name isbi2015-head --accuracy "..." [--landmarks isbi2015]
-//                              [--plausibility '{"anatomy": "lateral cephalogram", "minMeanScore": 0.7}'] [--out FILE]
+//                              [--plausibility '{"anatomy": "lateral cephalogram", "minMeanScore": 0.62, "mirrorBelow": 0.77}']
+//                              [--keep-float32 PREFIX,...] [--out FILE]
 // The model card (models/NAME/README.md) is written by hand, with the figures of the shipped file.
 const { join } = require('path');
 const yargs = require('yargs/yargs');
@@ -21,7 +22,8 @@ const argv = yargs(process.argv.slice(2))
   .option('name', { type: 'string', demandOption: true, describe: 'the shipped name (a folder of models/)' })
   .option('accuracy', { type: 'string', demandOption: true, describe: 'one line: how it scores, on what' })
   .option('landmarks', { type: 'string', describe: 'a format whose landmark names to store where the model has none (isbi2015)' })
-  .option('plausibility', { type: 'string', describe: 'lmk.plausibility: {"anatomy": ..., "minMeanScore": ...} (scripts/calibrate-plausibility.js)' })
+  .option('plausibility', { type: 'string', describe: 'lmk.plausibility: {"anatomy": ..., "minMeanScore": ..., "mirrorBelow": ...} (scripts/calibrate-plausibility.js)' })
+  .option('keep-float32', { type: 'string', describe: 'comma-separated name prefixes of weights to keep in float32 (the layers whose rounding moves landmarks)' })
   .option('out', { type: 'string', describe: 'default models/NAME/model.onnx' })
   .strict().parseSync();
 
@@ -34,7 +36,8 @@ const argv = yargs(process.argv.slice(2))
   if (argv.plausibility) metadata['lmk.plausibility'] = JSON.stringify(JSON.parse(argv.plausibility));
   const out = argv.out ?? join(SHIPPED_MODELS_DIR, argv.name, 'model.onnx');
   require('fs').mkdirSync(require('path').dirname(out), { recursive: true });
-  await saveModel({ ...storeWeightsAsHalf(model), metadata }, out);
+  const keep = (argv['keep-float32'] ?? '').split(',').filter(Boolean);
+  await saveModel({ ...storeWeightsAsHalf(model, (name) => keep.some((p) => name.startsWith(p))), metadata }, out);
   console.log(`wrote ${out} (${(readFileSync(out).length / 2 ** 20).toFixed(2)} MiB)`);
 })().catch((err) => {
   console.error(`ship-model: ${err.message}`);

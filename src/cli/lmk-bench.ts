@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { existsSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { Argv, CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchInference, benchTrainStep, formatInferenceBench, formatTrainBench } from '../bench';
-import type { ExecutionProvider } from '../infer';
+import { defaultSessionThreads, ExecutionProvider } from '../infer';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../models';
 import { resolveModelFile } from '../models/shipped';
 import { LOSSES, LossName } from '../train/step-graph';
@@ -70,7 +70,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('warmup', { type: 'number', default: 2, describe: 'untimed runs (training: steps) first' })
     .option('ep', { type: 'string', choices: ['cpu', 'cuda'], default: 'cpu', describe: 'execution provider' })
     .option('batch', { type: 'number', default: 1, describe: 'images per session run (training: per step)' })
-    .option('threads', { type: 'number', describe: 'ONNX Runtime intra-op threads (default: one per physical core)' })
+    .option('threads', { type: 'number', describe: 'ONNX Runtime intra-op threads (default: as lmk predict chooses: one per physical core, or for light models the cores the workers leave)' })
     .option('workers', { type: 'number', default: 1, describe: 'threads decoding and preprocessing images (0: on the main thread)' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
     .option('train', { type: 'boolean', default: false, describe: 'time the training step (forward, backward, Adam) instead' })
@@ -102,7 +102,8 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       warmup: a.warmup,
       batch: a.batch,
       executionProvider: a.ep as ExecutionProvider,
-      threads: a.threads,
+      // As lmk predict chooses them (src/infer/threads.ts).
+      threads: a.threads ?? (a.ep === 'cpu' ? defaultSessionThreads(readFileSync(a.model!), a.height !== undefined ? { height: a.height, width: a.width! } : undefined, a.workers) : undefined),
       workers: a.workers,
     });
     process.stdout.write(a.json ? `${JSON.stringify(r)}\n` : `${formatInferenceBench(r)}\n`);

@@ -8,3 +8,4 @@ export type { SessionOptions, OpenedSession, GraphOptimizationLevel } from './se
 export { setupCuda, cudaProviderStatus, cudaProviderProblem, providerDir, ortVersion } from './providers';
 export type { ExecutionProvider, CudaSource, CudaProviderStatus } from './providers';
 export { paddedSize, padBottomRight, cropTopLeft, NETWORK_STRIDE } from './padding';
+export { defaultSessionThreads, LIGHT_MODEL_MACS } from './threads';

@@ -39,8 +39,13 @@ export interface PredictorOptions extends SessionOptions {
 export interface Plausibility {
   /** E.g. 'lateral cephalogram': refusals read `not a lateral cephalogram (...)`. */
   anatomy: string;
-  /** The lowest mean landmark score of an image of that anatomy, calibrated on positives and negatives. */
+  /** Below this mean landmark score (both passes) an image is not of that anatomy: calibrated on negatives. */
   minMeanScore: number;
+  /**
+   * Below this mean score of the first pass the image is tried mirrored too, and the better kept: above what
+   * the model's images score mirrored, below what they score as they are. Default: minMeanScore.
+   */
+  mirrorBelow: number;
 }
 
 export const PLAUSIBILITY_KEY = 'lmk.plausibility';
@@ -192,17 +197,16 @@ export class Predictor {
 
   /**
    * Landmarks in original pixels from one image's heatmaps on the grid, with the plausibility check where the
-   * model has one: below its bound, the image is run again mirrored (one more session run, for such images
-   * only) and the better of the two kept.
+   * model has one: below `mirrorBelow` the image is run again mirrored (one more session run, for such images
+   * only) and the better of the two kept; below `minMeanScore` even so, it is implausible.
    */
   async landmarks(maps: Float32Array, prepared: PreparedImage): Promise<Prediction> {
     const first = await this.decode(maps, prepared.info, false);
-    const bound = this.plausibility?.minMeanScore;
-    if (bound === undefined || first.meanScore >= bound) return first;
+    if (!this.plausibility || first.meanScore >= this.plausibility.mirrorBelow) return first;
     const [mirroredMaps] = await this.heatmaps([mirrorInput(prepared.input, this.inChannels, this.grid)]);
     const second = await this.decode(mirroredMaps, prepared.info, true);
     const best = second.meanScore > first.meanScore ? second : first;
-    return best.meanScore >= bound ? best : { ...best, implausible: true };
+    return best.meanScore >= this.plausibility.minMeanScore ? best : { ...best, implausible: true };
   }
 
   /**
@@ -273,8 +277,11 @@ function parsePlausibility(text: string, source: string): Plausibility {
   } catch {
     throw new Error(`${source}: ${PLAUSIBILITY_KEY} is not JSON`);
   }
-  if (typeof p.anatomy !== 'string' || !p.anatomy || typeof p.minMeanScore !== 'number' || !(p.minMeanScore >= 0 && p.minMeanScore <= 1)) {
-    throw new Error(`${source}: ${PLAUSIBILITY_KEY} must be {"anatomy": name, "minMeanScore": 0 to 1}`);
+  // Scores are 0-1 for spatial distributions, about 1 at a confident heatmap peak.
+  const unit = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const mirrorBelow = p.mirrorBelow ?? p.minMeanScore;
+  if (typeof p.anatomy !== 'string' || !p.anatomy || !unit(p.minMeanScore) || !unit(mirrorBelow) || mirrorBelow! < p.minMeanScore!) {
+    throw new Error(`${source}: ${PLAUSIBILITY_KEY} must be {"anatomy": name, "minMeanScore": a score >= 0, "mirrorBelow": a score >= minMeanScore}`);
   }
-  return { anatomy: p.anatomy, minMeanScore: p.minMeanScore };
+  return { anatomy: p.anatomy, minMeanScore: p.minMeanScore!, mirrorBelow: mirrorBelow! };
 }

@@ -77,12 +77,13 @@ const FLOAT_SUFFIX = '/float32';
 /**
  * Stores the weights of every float32 initializer of two or more dimensions (convolution kernels: nearly
  * all of the bytes) as float16, each followed by a Cast back to float32; biases and BatchNorm statistics
- * stay float32. Initializer names are kept, so the weights still read as an smp state dict.
+ * stay float32, and so do the weights `keepFloat32` names. Initializer names are kept, so the weights still
+ * read as an smp state dict.
  */
-export function storeWeightsAsHalf(model: Model): Model {
+export function storeWeightsAsHalf(model: Model, keepFloat32: (name: string) => boolean = () => false): Model {
   const renamed = new Map<string, string>();
   const initializers = model.graph.initializers.map((t) => {
-    if (t.dataType !== 'float32' || t.dims.length < 2) return t;
+    if (t.dataType !== 'float32' || t.dims.length < 2 || keepFloat32(t.name)) return t;
     renamed.set(t.name, `${t.name}${FLOAT_SUFFIX}`);
     return { ...t, dataType: 'float16' as const, data: float32ToHalves(t.data as Float32Array) };
   });

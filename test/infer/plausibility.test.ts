@@ -10,7 +10,7 @@ import { dotImage } from '../predict/helpers';
  * A model that sees only the left half of its grid (its maps are zero on the right): a dot on the right is
  * found only mirrored, and an image with no dot is not its anatomy, mirrored or not.
  */
-function leftHalfModel(minMeanScore: number): Uint8Array {
+function leftHalfModel(minMeanScore: number, mirrorBelow?: number): Uint8Array {
   const [h, w, padded] = [64, 48, 64];
   const g = new GraphBuilder('left-half');
   const x = g.input('image', 'float32', ['N', 3, padded, padded]);
@@ -21,11 +21,24 @@ function leftHalfModel(minMeanScore: number): Uint8Array {
   g.output(g.mul(g.conv(x, weights, undefined), m), 'heatmaps', 'float32', ['N', 1, padded, padded]);
   return serializeModel(g.build({
     'lmk.classes': '1', 'lmk.in_channels': '3', 'lmk.grid_height': String(h), 'lmk.grid_width': String(w), 'lmk.sigma': '2',
-    [PLAUSIBILITY_KEY]: JSON.stringify({ anatomy: 'left-facing dot', minMeanScore }),
+    [PLAUSIBILITY_KEY]: JSON.stringify({ anatomy: 'left-facing dot', minMeanScore, ...(mirrorBelow !== undefined ? { mirrorBelow } : {}) }),
   }));
 }
 
 describe('the plausibility check: mirrored images and images that are not the model\'s anatomy', () => {
+  it('tries mirrored below mirrorBelow, refuses below minMeanScore', async () => {
+    // mirrorBelow 3: even the left dot (score about 2.25) is tried mirrored, and keeps its first pass, the better.
+    const predictor = await Predictor.create({ model: leftHalfModel(1, 3), threads: 1 });
+    try {
+      const left = await predictor.predict(await dotImage(180, 120, 40, 50));
+      expect(left.mirrored).toBeUndefined();
+      expect(left.implausible).toBeUndefined();
+    } finally {
+      await predictor.release();
+    }
+    await expect(Predictor.create({ model: leftHalfModel(0.8, 0.5) })).rejects.toThrow(/lmk\.plausibility must be \{"anatomy": name, "minMeanScore": a score >= 0, "mirrorBelow": a score >= minMeanScore\}/);
+  });
+
   it('mirrors the network input row by row', () => {
     expect(Array.from(mirrorInput(Float32Array.from([1, 2, 3, 4, 5, 6]), 1, { height: 2, width: 3 }))).toEqual([3, 2, 1, 6, 5, 4]);
   });

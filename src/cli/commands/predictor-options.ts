@@ -1,7 +1,8 @@
 import { availableParallelism } from 'os';
 import { Argv } from 'yargs';
 import { DECODE_METHODS, DecodeMethod } from '../../heatmaps';
-import { ExecutionProvider, Predictor } from '../../infer';
+import { readFileSync } from 'fs';
+import { defaultSessionThreads, ExecutionProvider, Predictor } from '../../infer';
 import { resolveModelFile } from '../../models/shipped';
 import { check, checkPositiveInt, usage } from '../validate';
 
@@ -32,7 +33,7 @@ export function withPredictorOptions<T>(y: Argv<T>): Argv<T> {
     .option('height', { type: 'number', describe: 'model grid height (default: stored in the model)' })
     .option('width', { type: 'number', describe: 'model grid width (default: stored in the model)' })
     .option('ep', { type: 'string', choices: ['cpu', 'cuda'], default: 'cpu', describe: 'execution provider' })
-    .option('threads', { type: 'number', describe: 'ONNX Runtime intra-op threads (default: one per core)' })
+    .option('threads', { type: 'number', describe: 'ONNX Runtime intra-op threads (default: one per core; for light models such as the shipped head model, the cores the workers leave)' })
     .option('workers', { type: 'number', default: defaultWorkers(), describe: 'threads decoding and preprocessing images (0: on the main thread)' })
     .option('batch', { type: 'number', default: 1, describe: 'images per session run' })
     .option('decode', { type: 'string', choices: DECODE_METHODS, default: 'soft-argmax', describe: 'heatmap decoding' })
@@ -56,11 +57,13 @@ export function validatePredictorArgs(a: PredictorArgs): void {
 }
 
 export function createPredictor(a: PredictorArgs): Promise<Predictor> {
+  const grid = a.height !== undefined ? { height: a.height, width: a.width! } : undefined;
   return Predictor.create({
     model: a.model,
-    grid: a.height !== undefined ? { height: a.height, width: a.width! } : undefined,
+    grid,
     executionProvider: a.ep as ExecutionProvider,
-    threads: a.threads,
+    // On the CPU a light model leaves the preparation workers their cores (src/infer/threads.ts).
+    threads: a.threads ?? (a.ep === 'cpu' ? defaultSessionThreads(readFileSync(a.model), grid, a.workers) : undefined),
     decode: a.decode as DecodeMethod,
     maxPixels: a['max-pixels'],
     shapeCheck: a['shape-check'],

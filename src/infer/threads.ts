@@ -1,0 +1,41 @@
+import { availableParallelism } from 'os';
+import { countMacs } from '../models/macs';
+import { ModelSpec } from '../models/spec';
+import { readModelMetadata } from '../onnx';
+import { paddedSize } from './padding';
+
+/**
+ * Below this many multiply-accumulates per image, a session run takes about as long as reading and resizing
+ * the image: the CPU recipe's head model (U-Net/VGG19 at width 1/4, 256x224) is 1.7 GMAC and ran 27.5 img/s
+ * end to end with one session thread beside one preparation worker against 24.1 img/s with two session
+ * threads on 2 cores; the paper's U-Net++/VGG19 at 512x416 (319 GMAC) ran 0.48 img/s with two threads and
+ * 0.25 with one (lmk-bench on ISBI Test1, README "Benchmarks").
+ */
+export const LIGHT_MODEL_MACS = 10e9;
+
+/**
+ * Session threads for archive prediction when none are given: a light model leaves the cores the
+ * preparation workers use (cores - workers, at least 1); any other takes ONNX Runtime's default (all
+ * physical cores), as the session is then nearly all the work. Undefined: ONNX Runtime's default.
+ */
+export function defaultSessionThreads(model: Uint8Array, grid: { height: number; width: number } | undefined, workers: number, cores = availableParallelism()): number | undefined {
+  let metadata: Record<string, string>;
+  try {
+    metadata = readModelMetadata(model);
+  } catch {
+    return undefined;
+  }
+  const g = grid ?? (metadata['lmk.grid_height'] ? { height: Number(metadata['lmk.grid_height']), width: Number(metadata['lmk.grid_width']) } : undefined);
+  if (!g || !metadata['lmk.arch'] || !metadata['lmk.encoder'] || workers < 1) return undefined;
+  const spec: ModelSpec = {
+    arch: metadata['lmk.arch'] as ModelSpec['arch'], encoder: metadata['lmk.encoder'] as ModelSpec['encoder'], classes: Number(metadata['lmk.classes']),
+    inChannels: metadata['lmk.in_channels'] === '1' ? 1 : 3, widthMultiplier: Number(metadata['lmk.width_multiplier'] ?? 1),
+  };
+  let macs: number;
+  try {
+    macs = countMacs(spec, paddedSize(g.height), paddedSize(g.width));
+  } catch {
+    return undefined;
+  }
+  return macs < LIGHT_MODEL_MACS ? Math.max(1, cores - workers) : undefined;
+}
