@@ -1,7 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
-import { createServer } from 'net';
 import { join } from 'path';
+import { freePort } from '../util/free-port';
 
 const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
@@ -11,17 +11,6 @@ export const ORTHANC_MISSING: string | undefined = (() => {
   if (!existsSync(DICOMWEB_PLUGIN)) return `the Orthanc DICOMweb plugin is not installed (${DICOMWEB_PLUGIN}; apt-get install orthanc-dicomweb)`;
   return undefined;
 })();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A private Orthanc on loopback: its own storage folder, authentication on, one registered user. */
 export class Orthanc {

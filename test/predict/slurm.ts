@@ -1,8 +1,8 @@
 import { spawnSync } from 'child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { randomBytes } from 'crypto';
-import { createServer } from 'net';
 import { join } from 'path';
+import { freePort } from '../util/free-port';
 
 /**
  * A private single-node Slurm cluster on loopback for tests: its own munge key and socket, config, state,
@@ -19,17 +19,6 @@ export const SLURM_MISSING: string | undefined = (() => {
   if (process.getuid?.() !== 0) return 'the private cluster runs its daemons as root (SlurmUser=root)';
   return undefined;
 })();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
