@@ -3,7 +3,7 @@ import { join, resolve } from 'path';
 import { createInterface } from 'readline';
 import type { Prediction, Predictor } from '../infer';
 import { readDicomReferenceAttributes, DicomReferenceAttributes } from '../io';
-import { JsonlJournal, readJournalKeys, roundedPrediction, runPipeline, PipelineInput, PreparePool, SR_DIR } from '../predict';
+import { JsonlJournal, readJournalKeys, roundedPrediction, runPipeline, PipelineInput, PreparePool, Shard, shardDir, shardOfKey, SR_DIR } from '../predict';
 import { buildLandmarkSr, SrAlgorithm } from '../sr';
 import { writeFileAtomic } from '../util/fs';
 import { DicomwebClient, DicomwebError, InstanceRef } from './dicomweb';
@@ -62,6 +62,11 @@ export interface PacsPassOptions {
   landmarkNames?: string[];
   /** Store SRs of predictions the plausibility check finds implausible too. */
   keepImplausible?: boolean;
+  /**
+   * Only the instances of this shard (their SOP Instance UID's hash modulo the count), so that N replicas of
+   * the worker on one server do each instance once between them; journals then go to OUT/shards/I-of-N/.
+   */
+  shard?: Shard;
   /** QIDO-RS match keys and their accepted values (each key's values or-ed, the keys and-ed). */
   filters?: Record<string, string[]>;
   /** Store each SR on the server (STOW-RS). */
@@ -123,7 +128,9 @@ interface Fetched {
 export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
   const outDir = resolve(o.outDir);
   await fsp.mkdir(join(outDir, SR_DIR), { recursive: true });
-  const paths = { predictions: join(outDir, PACS_FILES.predictions), stored: join(outDir, PACS_FILES.stored), errors: join(outDir, PACS_FILES.errors) };
+  const journalDir = o.shard ? shardDir(outDir, o.shard) : outDir;
+  await fsp.mkdir(journalDir, { recursive: true });
+  const paths = { predictions: join(journalDir, PACS_FILES.predictions), stored: join(journalDir, PACS_FILES.stored), errors: join(journalDir, PACS_FILES.errors) };
   const predictions = JsonlJournal.open(paths.predictions);
   const stored = JsonlJournal.open(paths.stored);
   const errors = JsonlJournal.open(paths.errors);
@@ -190,6 +197,7 @@ export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
         for (const query of filterQueries(o.filters ?? {})) {
           for (const ref of await o.client.searchInstances(query)) {
             if (seen.has(ref.sopInstanceUid) || isStructuredReport(ref)) continue;
+            if (o.shard && shardOfKey(ref.sopInstanceUid, o.shard.count) !== o.shard.index) continue;
             seen.add(ref.sopInstanceUid);
             refs.push(ref);
           }

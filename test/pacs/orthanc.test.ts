@@ -4,6 +4,7 @@ import { join } from 'path';
 import { Predictor } from '../../src/infer';
 import { readImage } from '../../src/io';
 import { DicomwebClient, PacsErrorLine, PacsPredictionLine, runPacsPass } from '../../src/pacs';
+import { shardDir, shardOfKey } from '../../src/predict';
 import { buildLandmarkSr, modelAlgorithm, readLandmarkSr } from '../../src/sr';
 import { str, writeDicom } from '../io/dicom-writer';
 import { brightestSpotModel } from '../predict/helpers';
@@ -164,6 +165,28 @@ async function sharedAsDicom(path: string, study: number, n: number): Promise<Bu
     expect(second.stderr).toContain(`${images.size + 1} instance(s) found (SRs left out), ${images.size + 1} done before (1 of them failed), predicted 0, failed 0`);
     expect(readLines(join(out, 'stored.jsonl'))).toHaveLength(images.size);
     await checkServer();
+  });
+
+  test('three replicas with --shard i/3 on one server: each instance once between them, each in its shard', async () => {
+    const out = join(root, 'out-shards');
+    const predictor = await Predictor.create({ model, threads: 1 });
+    try {
+      const client = new DicomwebClient({ url: orthanc.dicomweb, credentials: { kind: 'basic', user: orthanc.user, password: orthanc.password } });
+      const seen: string[] = [];
+      for (let index = 0; index < 3; index++) {
+        const shard = { index, count: 3 };
+        await runPacsPass({ client, predictor, outDir: out, algorithm: modelAlgorithm(model), workers: 0, shard });
+        const lines = readLines<PacsPredictionLine>(join(shardDir(out, shard), 'predictions.jsonl'));
+        for (const l of lines) expect(shardOfKey(l.sopInstanceUid, 3)).toBe(index);
+        seen.push(...lines.map((l) => l.sopInstanceUid));
+      }
+      expect(seen.sort()).toEqual([...images].sort());
+      // A replica restarted does nothing twice.
+      const again = await runPacsPass({ client, predictor, outDir: out, algorithm: modelAlgorithm(model), workers: 0, shard: { index: 1, count: 3 } });
+      expect(again.predicted).toBe(0);
+    } finally {
+      await predictor.release();
+    }
   });
 
   test('an abort (what SIGINT does) finishes the instances in flight and stops; the next run does the rest', async () => {

@@ -5,8 +5,9 @@ import { credentialsFromEnv, DicomwebClient, PACS_FILES, PacsPassResult, runPacs
 import { modelAlgorithm } from '../../sr';
 import { check, usage } from '../validate';
 import { createPredictor, PredictorArgs, stopOnSignals, validatePredictorArgs, withPredictorOptions } from './predictor-options';
+import { resolveShard, ShardArgs, withShardOptions } from './shard-options';
 
-interface PacsArgs extends PredictorArgs {
+interface PacsArgs extends PredictorArgs, ShardArgs {
   url: string;
   out: string;
   filter: string[];
@@ -48,7 +49,7 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((done) => {
 export const pacsCommand: CommandModule<object, PacsArgs> = {
   command: 'pacs',
   describe: 'Landmarks for the images on a DICOMweb server (QIDO-RS, WADO-RS): an SR per image in OUT/sr, stored back with --store-sr (STOW-RS); resumable',
-  builder: (y: Argv) => withPredictorOptions(y)
+  builder: (y: Argv) => withShardOptions(withPredictorOptions(y))
     .option('url', { type: 'string', demandOption: true, describe: 'DICOMweb service root (http or https); credentials from LMK_DICOMWEB_USER + LMK_DICOMWEB_PASSWORD or LMK_DICOMWEB_TOKEN' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder: predictions.jsonl, stored.jsonl, errors.jsonl, sr/; a rerun skips what is done' })
     .option('filter', { type: 'string', array: true, default: [], describe: 'QIDO-RS match KEY=V1,V2 (values or-ed, keys and-ed), e.g. Modality=CR,DX' })
@@ -66,6 +67,7 @@ export const pacsCommand: CommandModule<object, PacsArgs> = {
     const filters = parseFilters(args.filter);
     const client = usage(() => new DicomwebClient({ url: args.url, credentials: credentialsFromEnv() }));
     const outDir = resolve(args.out);
+    const shard = resolveShard(args, 'lmk pacs');
     const predictor = await createPredictor(args);
     const stop = stopOnSignals('lmk pacs', 'finishing the instance in flight');
     const say = (line: string) => {
@@ -76,7 +78,7 @@ export const pacsCommand: CommandModule<object, PacsArgs> = {
       const algorithm = modelAlgorithm(args.model);
       for (;;) {
         const r = await runPacsPass({
-          client, predictor, outDir, algorithm, filters, storeSr: args['store-sr'], keepImplausible: args['keep-implausible'], workers: args.workers, batch: args.batch, signal: stop.signal,
+          client, predictor, outDir, algorithm, filters, storeSr: args['store-sr'], keepImplausible: args['keep-implausible'], shard, workers: args.workers, batch: args.batch, signal: stop.signal,
         });
         failed ||= r.failed + r.skippedFailed > 0;
         // A fault before the search ended leaves nothing to sum up.
