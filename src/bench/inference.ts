@@ -43,7 +43,7 @@ export interface InferenceBenchResult {
   /** throughput_img_s / session_only_img_s: 1 when reading and preprocessing are fully hidden. */
   end_to_end_ratio: number;
   execution_provider: ExecutionProvider;
-  /** Intra-op threads asked of ONNX Runtime (null: its default). */
+  /** Intra-op threads asked of ONNX Runtime, given or chosen (null: its default). */
   threads: number | null;
   workers: number;
   cpus: number;
@@ -96,7 +96,8 @@ export async function benchInference(o: InferenceBenchOptions): Promise<Inferenc
     if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be a whole number >= ${min}, got ${v}`);
   }
   if (o.input !== undefined && o.syntheticSize) throw new Error('give an input folder or a synthetic size, not both');
-  const predictor = await Predictor.create({ model: o.model, grid: o.grid, executionProvider: o.executionProvider, threads: o.threads, onWarning: o.onWarning });
+  // Threads as lmk predict chooses them where none are given (a light model leaves the workers their cores).
+  const predictor = await Predictor.create({ model: o.model, grid: o.grid, executionProvider: o.executionProvider, threads: o.threads, preparationWorkers: workers, onWarning: o.onWarning });
   const pool = new PreparePool({ grid: predictor.grid, inChannels: predictor.inChannels, maxPixels: predictor.maxPixels }, workers);
   try {
     const timedImages = o.runs * batch;
@@ -168,7 +169,7 @@ export async function benchInference(o: InferenceBenchOptions): Promise<Inferenc
       session_only_img_s: sessionOnly,
       end_to_end_ratio: throughput / sessionOnly,
       execution_provider: predictor.executionProvider,
-      threads: o.threads ?? null,
+      threads: predictor.threads ?? null,
       workers,
       cpus: availableParallelism(),
     };

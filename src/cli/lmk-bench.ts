@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'fs';
+import { existsSync } from 'fs';
 import { Argv, CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchInference, benchTrainStep, formatInferenceBench, formatTrainBench } from '../bench';
-import { defaultSessionThreads, ExecutionProvider } from '../infer';
+import type { ExecutionProvider } from '../infer';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../models';
 import { resolveModelFile } from '../models/shipped';
 import { LOSSES, LossName } from '../train/step-graph';
@@ -102,8 +102,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       warmup: a.warmup,
       batch: a.batch,
       executionProvider: a.ep as ExecutionProvider,
-      // As lmk predict chooses them (src/infer/threads.ts).
-      threads: a.threads ?? (a.ep === 'cpu' ? defaultSessionThreads(readFileSync(a.model!), a.height !== undefined ? { height: a.height, width: a.width! } : undefined, a.workers) : undefined),
+      threads: a.threads,
       workers: a.workers,
     });
     process.stdout.write(a.json ? `${JSON.stringify(r)}\n` : `${formatInferenceBench(r)}\n`);

@@ -11,6 +11,7 @@ import { openSession, SessionOptions } from './session';
 import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
 import { prepareImage, PreparedImage } from './prepare';
+import { defaultSessionThreads } from './threads';
 
 export interface PredictorOptions extends SessionOptions {
   /** An .onnx file written by `lmk export` or `lmk train`, the name of a shipped model (`lmk models`), or its bytes. */
@@ -27,6 +28,11 @@ export interface PredictorOptions extends SessionOptions {
   shapeCheck?: boolean;
   /** Millimetres per pixel for images whose files state no spacing (JPEG, PNG): mm coordinates and MW in mm. */
   pixelSpacingMm?: number;
+  /**
+   * Threads that prepare images beside the session (lmk predict's workers). With `threads` unset on the
+   * CPU, a light model leaves them their cores (src/infer/threads.ts); without it, ONNX Runtime's default.
+   */
+  preparationWorkers?: number;
   /**
    * The plausibility check of models that store one (`lmk.plausibility`): a prediction whose mean landmark
    * score is below the model's bound is tried again on the mirrored image (patients facing the other way),
@@ -150,10 +156,12 @@ export class Predictor {
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
     const output = metadata['lmk.output'] ?? 'heatmap';
     if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
+    const onCpu = (o.executionProvider ?? 'cpu') === 'cpu';
+    const threads = o.threads ?? (onCpu && o.preparationWorkers !== undefined ? defaultSessionThreads(metadata, grid, o.preparationWorkers) : undefined);
     // Everything the metadata decides is checked above, before a session exists that would need releasing.
     let opened;
     try {
-      opened = await openSession(bytes, o);
+      opened = await openSession(bytes, { ...o, threads });
     } catch (err) {
       throw new Error(`${source}: ${(err as Error).message}`);
     }
@@ -162,7 +170,7 @@ export class Predictor {
       await session.release();
       throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
     }
-    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, o.threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility);
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility);
   }
 
   /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */

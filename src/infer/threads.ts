@@ -1,7 +1,6 @@
 import { availableParallelism } from 'os';
 import { countMacs } from '../models/macs';
 import { ModelSpec } from '../models/spec';
-import { readModelMetadata } from '../onnx';
 import { paddedSize } from './padding';
 
 /**
@@ -14,26 +13,19 @@ import { paddedSize } from './padding';
 export const LIGHT_MODEL_MACS = 10e9;
 
 /**
- * Session threads for archive prediction when none are given: a light model leaves the cores the
- * preparation workers use (cores - workers, at least 1); any other takes ONNX Runtime's default (all
- * physical cores), as the session is then nearly all the work. Undefined: ONNX Runtime's default.
+ * Session threads on the CPU when none are given and `workers` threads prepare images beside the session:
+ * a light model leaves the workers their cores (cores - workers, at least 1); any other takes ONNX
+ * Runtime's default (all physical cores), as the session is then nearly all the work. Undefined: that default.
  */
-export function defaultSessionThreads(model: Uint8Array, grid: { height: number; width: number } | undefined, workers: number, cores = availableParallelism()): number | undefined {
-  let metadata: Record<string, string>;
-  try {
-    metadata = readModelMetadata(model);
-  } catch {
-    return undefined;
-  }
-  const g = grid ?? (metadata['lmk.grid_height'] ? { height: Number(metadata['lmk.grid_height']), width: Number(metadata['lmk.grid_width']) } : undefined);
-  if (!g || !metadata['lmk.arch'] || !metadata['lmk.encoder'] || workers < 1) return undefined;
+export function defaultSessionThreads(metadata: Record<string, string>, grid: { height: number; width: number }, workers: number, cores = availableParallelism()): number | undefined {
+  if (!metadata['lmk.arch'] || !metadata['lmk.encoder'] || workers < 1) return undefined;
   const spec: ModelSpec = {
     arch: metadata['lmk.arch'] as ModelSpec['arch'], encoder: metadata['lmk.encoder'] as ModelSpec['encoder'], classes: Number(metadata['lmk.classes']),
     inChannels: metadata['lmk.in_channels'] === '1' ? 1 : 3, widthMultiplier: Number(metadata['lmk.width_multiplier'] ?? 1),
   };
   let macs: number;
   try {
-    macs = countMacs(spec, paddedSize(g.height), paddedSize(g.width));
+    macs = countMacs(spec, paddedSize(grid.height), paddedSize(grid.width));
   } catch {
     return undefined;
   }

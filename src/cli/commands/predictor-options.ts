@@ -1,8 +1,7 @@
 import { availableParallelism } from 'os';
 import { Argv } from 'yargs';
 import { DECODE_METHODS, DecodeMethod } from '../../heatmaps';
-import { readFileSync } from 'fs';
-import { defaultSessionThreads, ExecutionProvider, Predictor } from '../../infer';
+import { ExecutionProvider, Predictor } from '../../infer';
 import { resolveModelFile } from '../../models/shipped';
 import { check, checkPositiveInt, usage } from '../validate';
 
@@ -57,13 +56,12 @@ export function validatePredictorArgs(a: PredictorArgs): void {
 }
 
 export function createPredictor(a: PredictorArgs): Promise<Predictor> {
-  const grid = a.height !== undefined ? { height: a.height, width: a.width! } : undefined;
   return Predictor.create({
     model: a.model,
-    grid,
+    grid: a.height !== undefined ? { height: a.height, width: a.width! } : undefined,
     executionProvider: a.ep as ExecutionProvider,
-    // On the CPU a light model leaves the preparation workers their cores (src/infer/threads.ts).
-    threads: a.threads ?? (a.ep === 'cpu' ? defaultSessionThreads(readFileSync(a.model), grid, a.workers) : undefined),
+    threads: a.threads,
+    preparationWorkers: a.workers,
     decode: a.decode as DecodeMethod,
     maxPixels: a['max-pixels'],
     shapeCheck: a['shape-check'],
