@@ -6,6 +6,7 @@
 //   gamma:G     grey levels v -> 255 (v / 255)^G
 //   noise:S     Gaussian noise of S grey levels (seeded)
 //   blur:S      Gaussian blur of sigma S pixels
+//   A+B         A, then B (e.g. fov:1.3+gamma:1.6+noise:6: another device)
 // Pixel spacing stays 0.1 mm (crops and pads change the field of view, not the pixel size). Dev tool (sharp):
 //   node scripts/isbi-transform.js --root ISBI2015_DIR --out DIR --transform mirror [--transform fov:1.3 ...] [--folder Test1Data]
 const { mkdirSync, readdirSync, readFileSync, writeFileSync } = require('fs');
@@ -32,12 +33,10 @@ function random(seed) {
   };
 }
 
-/** The image (sharp pipeline on grey pixels) and the point mapping of one transform. */
-async function apply(spec, file, id) {
+/** The image (sharp pipeline on grey pixels) and the point mapping of one transform of grey pixels. */
+async function applyOne(spec, { data, width: W, height: H }, id) {
   const [name, arg] = spec.split(':');
   const value = Number(arg);
-  const { data, info } = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
-  const { width: W, height: H } = info;
   const raw = (buf, w, h) => sharp(buf, { raw: { width: w, height: h, channels: 1 } });
   switch (name) {
     case 'mirror': return { image: raw(data, W, H).flop(), map: ([x, y]) => [W - 1 - x, y] };
@@ -72,12 +71,28 @@ async function apply(spec, file, id) {
   }
 }
 
+/** A chain of transforms (A+B+...) of one file: its grey pixels after all, and the composed point mapping. */
+async function apply(chain, file, id) {
+  const { data, info } = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
+  let current = { data, width: info.width, height: info.height };
+  let map = (p) => p;
+  for (const spec of chain.split('+')) {
+    const step = await applyOne(spec, current, id);
+    const out = await step.image.extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    current = { data: out.data, width: out.info.width, height: out.info.height };
+    const before = map;
+    map = (p) => step.map(before(p));
+  }
+  const image = sharp(current.data, { raw: { width: current.width, height: current.height, channels: 1 } });
+  return { image, map };
+}
+
 (async () => {
   const root = resolve(argv.root);
   const source = join(root, 'RawImage', argv.folder);
   const images = readdirSync(source).filter((f) => /^\d+\.(jpg|jpeg|png|bmp)$/i.test(f)).sort();
   for (const spec of argv.transform) {
-    const dir = join(argv.out, spec.replace(':', '-'));
+    const dir = join(argv.out, spec.replace(/:/g, '-'));
     mkdirSync(join(dir, 'RawImage', argv.folder), { recursive: true });
     for (const doctor of ['400_senior', '400_junior']) mkdirSync(join(dir, 'AnnotationsByMD', doctor), { recursive: true });
     for (const image of images) {

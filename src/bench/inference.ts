@@ -98,7 +98,7 @@ export async function benchInference(o: InferenceBenchOptions): Promise<Inferenc
   if (o.input !== undefined && o.syntheticSize) throw new Error('give an input folder or a synthetic size, not both');
   // Threads as lmk predict chooses them where none are given (a light model leaves the workers their cores).
   const predictor = await Predictor.create({ model: o.model, grid: o.grid, executionProvider: o.executionProvider, threads: o.threads, preparationWorkers: workers, onWarning: o.onWarning });
-  const pool = new PreparePool({ grid: predictor.grid, inChannels: predictor.inChannels, maxPixels: predictor.maxPixels }, workers);
+  const pool = new PreparePool(predictor.prepareOptions, workers);
   try {
     const timedImages = o.runs * batch;
     const warmImages = o.warmup * batch;

@@ -45,6 +45,31 @@ export function fromGridPoints(points: Point[], image: Size, grid: Grid): Point[
   return points.map((p) => fromGridPoint(p, image, grid));
 }
 
+/**
+ * A part of an original image the grid is laid over, in its pixel-edge coordinates: the whole image is
+ * { left: -0.5, top: -0.5, width: W, height: H }. A window may reach past the image (black there).
+ */
+export interface Window {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export function frameWindow(image: Size): Window {
+  return { left: -0.5, top: -0.5, width: image.width, height: image.height };
+}
+
+/** Original pixel -> grid pixel through a window (with the whole frame, `toGridPoint`). */
+export function toWindowPoint([x, y]: Point, window: Window, grid: Grid): Point {
+  return [((x - window.left) * grid.width) / window.width - 0.5, ((y - window.top) * grid.height) / window.height - 0.5];
+}
+
+/** Grid pixel -> original pixel through a window (with the whole frame, `fromGridPoint`). */
+export function fromWindowPoint([x, y]: Point, window: Window, grid: Grid): Point {
+  return [window.left + ((x + 0.5) * window.width) / grid.width, window.top + ((y + 0.5) * window.height) / grid.height];
+}
+
 /** Per output index: first source index and normalised weights of the taps. */
 interface Taps {
   start: Int32Array;
@@ -53,21 +78,28 @@ interface Taps {
   maxTaps: number;
 }
 
-/** Output pixel i is centred on input coordinate (i + 0.5) * scale - 0.5. */
-function taps(inSize: number, outSize: number, scale: number): Taps {
+/**
+ * Output pixel i is centred on input coordinate offset + (i + 0.5) * scale - 0.5. Taps past the input's
+ * edges are dropped and the rest renormalised, or with `replicate` (windows reaching past the image) they
+ * read the edge pixel.
+ */
+function taps(inSize: number, outSize: number, scale: number, offset = 0, replicate = false): Taps {
   const support = Math.max(scale, 1);
   const maxTaps = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
   const count = new Int32Array(outSize);
   const weights = new Float32Array(outSize * maxTaps);
   for (let i = 0; i < outSize; i++) {
-    const centre = (i + 0.5) * scale - 0.5;
-    const lo = Math.max(0, Math.floor(centre - support) + 1);
-    const hi = Math.min(inSize - 1, Math.ceil(centre + support) - 1);
+    const centre = offset + (i + 0.5) * scale - 0.5;
+    const first = Math.floor(centre - support) + 1;
+    const last = Math.ceil(centre + support) - 1;
+    const clamp = (j: number) => Math.min(inSize - 1, Math.max(0, j));
+    const lo = replicate ? clamp(first) : Math.max(0, first);
+    const hi = replicate ? clamp(last) : Math.min(inSize - 1, last);
     let sum = 0;
-    for (let j = lo; j <= hi; j++) {
+    for (let j = replicate ? first : lo; j <= (replicate ? last : hi); j++) {
       const w = Math.max(0, 1 - Math.abs(j - centre) / support);
-      weights[i * maxTaps + j - lo] = w;
+      weights[i * maxTaps + clamp(j) - lo] += w;
       sum += w;
     }
     for (let k = 0; k <= hi - lo; k++) weights[i * maxTaps + k] /= sum;
@@ -88,12 +120,18 @@ export function resizeReducedToGrid(image: Pick<ReducedImage, 'data' | 'width' |
   return resample(image.data, image, grid, image.info.width / (s * grid.width), image.info.height / (s * grid.height));
 }
 
-function resample(data: Float32Array, image: Size, grid: Grid, scaleX: number, scaleY: number): Float32Array {
+interface Placement {
+  offsetX: number;
+  offsetY: number;
+  replicate: boolean;
+}
+
+function resample(data: Float32Array, image: Size, grid: Grid, scaleX: number, scaleY: number, at: Placement = { offsetX: 0, offsetY: 0, replicate: false }): Float32Array {
   const { width: W, height: H } = image;
   const { width: Wg, height: Hg } = grid;
   if (data.length !== W * H) throw new RangeError(`image data has ${data.length} values, ${W}x${H} expected`);
-  const tx = taps(W, Wg, scaleX);
-  const ty = taps(H, Hg, scaleY);
+  const tx = taps(W, Wg, scaleX, at.offsetX, at.replicate);
+  const ty = taps(H, Hg, scaleY, at.offsetY, at.replicate);
   const rows = new Float32Array(H * Wg);
   for (let y = 0; y < H; y++) {
     const src = y * W;
@@ -116,6 +154,20 @@ function resample(data: Float32Array, image: Size, grid: Grid, scaleX: number, s
     }
   }
   return out;
+}
+
+/**
+ * Preprocess stage for a window of the image (the Predictor's second look at an image framed unlike the
+ * training images): the window on the grid with values in [0, 1]. Where it reaches past the image the edge
+ * pixels are repeated: on images that frame the anatomy larger than training, black borders cost the
+ * network more than repeated edges do (measured: README, other devices). With the whole frame as the
+ * window it equals `reducedToUnitGrid` but at the outermost grid pixels, whose filters reach past the edge.
+ */
+export function reducedWindowToUnitGrid(image: ReducedImage, grid: Grid, window: Window): Float32Array {
+  const s = image.shrink;
+  // Reduced pixel k is centred on original s (k + 0.5) - 0.5, so original x is reduced (x + 0.5) / s - 0.5.
+  const placement = { offsetX: (window.left + 0.5) / s, offsetY: (window.top + 0.5) / s, replicate: true };
+  return toDisplayUnit(resample(image.data, image, grid, window.width / (s * grid.width), window.height / (s * grid.height), placement), image.valueRange, image.display);
 }
 
 /** Grey values scaled to [0, 1] by the image's value range (8-bit: /255; deeper images: their stored range). */

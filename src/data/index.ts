@@ -4,10 +4,10 @@ export { loadDataset, FORMATS, DEFAULT_GRIDS, SPLITS } from './load';
 export type { LoadDatasetOptions, SplitSelection } from './load';
 export { selectFold, foldAssignment, validateFolds, DEFAULT_FOLD_SEED } from './splits';
 export {
-  toGridPoint, fromGridPoint, toGridPoints, fromGridPoints, resizeToGrid, resizeReducedToGrid, readForGrid, reduceForGrid, reducedToUnitGrid, toUnitRange, toUnitGrid, toNetworkInput, toModelInput,
+  toGridPoint, fromGridPoint, toGridPoints, fromGridPoints, resizeToGrid, resizeReducedToGrid, readForGrid, reduceForGrid, reducedToUnitGrid, reducedWindowToUnitGrid, frameWindow, fromWindowPoint, toWindowPoint, toUnitRange, toUnitGrid, toNetworkInput, toModelInput,
   IMAGENET_MEAN, IMAGENET_STD,
 } from './grid';
-export type { Grid, Size } from './grid';
+export type { Grid, Size, Window } from './grid';
 export { augment, sampleAugmentation, augmentMatrix, applyAffine, invertAffine, warpAffine, adjustIntensity, validateAugmentOptions, DEFAULT_AUGMENT } from './augment';
 export type { AugmentOptions, AugmentParams, Affine, Augmented } from './augment';
 export { Random } from './random';

@@ -2,15 +2,15 @@ import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-node';
 import { readModelMetadata } from '../onnx';
 import { DecodedImage } from '../io';
-import { fromGridPoint, Grid, LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames, Point } from '../data';
+import { frameWindow, fromWindowPoint, Grid, LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames, Point, reducedWindowToUnitGrid, toNetworkInput, Window } from '../data';
 import { cephalometricMeasurements, Measurements, measuresCephalograms } from '../cephalometry';
 import { resolveModelFile } from '../models/shipped';
 import { decodeDistributionsAsync, decodeHeatmapsAsync, DecodeMethod, DECODE_METHODS, OutputKind } from '../heatmaps';
-import { checkShape, parseShapeModel, ShapeModel, SHAPE_MODEL_KEY } from '../shape';
+import { checkShape, Framing, FRAMING_KEY, framingWindow, parseFraming, parseShapeModel, reframes, ShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import { openSession, SessionOptions } from './session';
 import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
-import { prepareImage, PreparedImage } from './prepare';
+import { prepareImage, PreparedImage, PrepareOptions } from './prepare';
 import { defaultSessionThreads } from './threads';
 
 export interface PredictorOptions extends SessionOptions {
@@ -39,6 +39,13 @@ export interface PredictorOptions extends SessionOptions {
    * and marked `implausible` when that is no better. Default: on where the model stores it.
    */
   plausibilityCheck?: boolean;
+  /**
+   * The second look at images that frame their landmarks unlike the training images (models that store
+   * `lmk.framing`): where the landmarks found lie larger, smaller or off-centre by more than
+   * REFRAME_SCALE or REFRAME_SHIFT, the network runs again on the window that frames them as training did
+   * (one more session run, for such images only), and the surer of the two is kept. Default: on where the model stores it.
+   */
+  reframe?: boolean;
 }
 
 /** What a model calls the images it was made for, and how sure its landmarks must be on them (`lmk.plausibility`). */
@@ -78,6 +85,12 @@ export interface Prediction {
   mirrored?: true;
   /** With the plausibility check: even mirrored, the mean score is below the model's bound (not its anatomy, or unreadable). */
   implausible?: true;
+  /**
+   * The window of the image (original pixels, pixel edges at half-integers) the landmarks were found in, when
+   * it is not the whole frame: the image frames its anatomy unlike the training images, and the second look
+   * found them surer there, or the file's pixel spacing put the training frame's size in mm there.
+   */
+  window?: Window;
 }
 
 function positiveInt(value: unknown, what: string, source: string): number {
@@ -112,6 +125,8 @@ export class Predictor {
     readonly pixelSpacingMm: number | undefined,
     /** The plausibility check; undefined when the model stores none or it is off. */
     readonly plausibility: Plausibility | undefined,
+    /** How the training images frame their landmarks; undefined when the model stores none or the second look is off. */
+    readonly framing: Framing | undefined,
   ) {}
 
   /** Whether predictions carry the cephalometric measurements (the model's landmarks are ISBI 2015's nineteen). */
@@ -153,6 +168,9 @@ export class Predictor {
     const storedPlausibility = metadata[PLAUSIBILITY_KEY];
     if (o.plausibilityCheck && storedPlausibility === undefined) throw new Error(`${source}: the plausibility check needs a model that stores ${PLAUSIBILITY_KEY}`);
     const plausibility = storedPlausibility !== undefined && o.plausibilityCheck !== false ? parsePlausibility(storedPlausibility, source) : undefined;
+    const storedFraming = metadata[FRAMING_KEY];
+    if (o.reframe && storedFraming === undefined) throw new Error(`${source}: the second look at other framings needs a model that stores ${FRAMING_KEY} (written by lmk train)`);
+    const framing = storedFraming !== undefined && o.reframe !== false ? parseFraming(storedFraming, `${source}: ${FRAMING_KEY}`) : undefined;
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
     const output = metadata['lmk.output'] ?? 'heatmap';
     if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
@@ -170,12 +188,17 @@ export class Predictor {
       await session.release();
       throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
     }
-    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility);
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility, framing);
+  }
+
+  /** How this model's inputs are prepared: for prepareImage, here or in worker threads. */
+  get prepareOptions(): PrepareOptions {
+    return { grid: this.grid, inChannels: this.inChannels, maxPixels: this.maxPixels, ...(this.framing ? { framing: this.framing } : {}) };
   }
 
   /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */
   prepare(source: string | Uint8Array | DecodedImage): Promise<PreparedImage> {
-    return prepareImage(source, { grid: this.grid, inChannels: this.inChannels, maxPixels: this.maxPixels });
+    return prepareImage(source, this.prepareOptions);
   }
 
   /** Runs the network on prepared inputs (one batch); returns each image's heatmaps on the grid (classes x H x W). */
@@ -206,29 +229,53 @@ export class Predictor {
   /**
    * Landmarks in original pixels from one image's heatmaps on the grid, with the plausibility check where the
    * model has one: below `mirrorBelow` the image is run again mirrored (one more session run, for such images
-   * only) and the better of the two kept; below `minMeanScore` even so, it is implausible.
+   * only) and the better of the two kept; then the second look where the image frames its landmarks unlike
+   * the training images (see PredictorOptions.reframe); below `minMeanScore` even so, it is implausible.
    */
   async landmarks(maps: Float32Array, prepared: PreparedImage): Promise<Prediction> {
-    const first = await this.decode(maps, prepared.info, false);
-    if (!this.plausibility || first.meanScore >= this.plausibility.mirrorBelow) return first;
-    const [mirroredMaps] = await this.heatmaps([mirrorInput(prepared.input, this.inChannels, this.grid)]);
-    const second = await this.decode(mirroredMaps, prepared.info, true);
-    const best = second.meanScore > first.meanScore ? second : first;
-    return best.meanScore >= this.plausibility.minMeanScore ? best : { ...best, implausible: true };
+    const { window } = prepared;
+    const shown = (p: Prediction): Prediction => (isFrame(window, prepared.info) ? p : { ...p, window });
+    let best = shown(await this.decode(maps, prepared.info, false, window));
+    if (this.plausibility && best.meanScore < this.plausibility.mirrorBelow) {
+      const [mirroredMaps] = await this.heatmaps([mirrorInput(prepared.input, this.inChannels, this.grid)]);
+      const second = shown(await this.decode(mirroredMaps, prepared.info, true, mirrorWindow(window, prepared.info.width)));
+      if (second.meanScore > best.meanScore) best = second;
+    }
+    const plausible = (p: Prediction) => !this.plausibility || p.meanScore >= this.plausibility.minMeanScore;
+    // Points of an image that is not the model's anatomy frame nothing worth a second look.
+    if (this.framing && plausible(best)) best = await this.lookAgain(best, prepared, this.framing);
+    return plausible(best) ? best : { ...best, implausible: true };
+  }
+
+  /** The second look: the network on the window that frames `found` as the training images framed theirs. */
+  private async lookAgain(found: Prediction, prepared: PreparedImage, framing: Framing): Promise<Prediction> {
+    const { width: W } = prepared.info;
+    const mirrored = found.mirrored === true;
+    // Framing holds where the patient faces as in training: a mirrored pass's window lies in the mirrored image.
+    const facing = mirrored ? found.landmarks.map(([x, y]): Point => [W - 1 - x, y]) : found.landmarks;
+    const window = framingWindow(facing, framing);
+    if (!window || !reframes(window, mirrored ? mirrorWindow(prepared.window, W) : prepared.window)) return found;
+    const inImage = mirrored ? mirrorWindow(window, W) : window;
+    const grey = toNetworkInput(reducedWindowToUnitGrid(prepared.reduced, this.grid, inImage), this.grid);
+    const input = this.inChannels === 3 ? grey : grey.slice(0, this.grid.height * this.grid.width);
+    const [maps] = await this.heatmaps([mirrored ? mirrorInput(input, this.inChannels, this.grid) : input]);
+    const again = await this.decode(maps, prepared.info, mirrored, window);
+    return again.meanScore > found.meanScore ? { ...again, window: inImage } : found;
   }
 
   /**
-   * Decodes one pass. A mirrored pass is decoded, shape-checked and measured in the mirrored image's frame
-   * (where the patient faces as in training), then its points are mirrored back: x -> W - 1 - x.
+   * Decodes one pass run on `window` of the image (the whole frame, or a second look's). A mirrored pass is
+   * decoded, shape-checked and measured in the mirrored image's frame (where the patient faces as in
+   * training; `window` lies in that frame), then its points are mirrored back: x -> W - 1 - x.
    */
-  private async decode(maps: Float32Array, info: PreparedImage['info'], mirrored: boolean): Promise<Prediction> {
+  private async decode(maps: Float32Array, info: PreparedImage['info'], mirrored: boolean, window: Window): Promise<Prediction> {
     const { height: h, width: w } = this.grid;
     const decoded = this.outputKind === 'spatial-softmax'
       ? await decodeDistributionsAsync(maps, this.classes, h, w, this.sigma)
       : await decodeHeatmapsAsync(maps, this.classes, h, w, { method: this.decodeMethod, sigma: this.sigma });
     let landmarks: Point[] = [];
     for (let k = 0; k < this.classes; k++) {
-      landmarks.push(fromGridPoint([decoded.points[2 * k], decoded.points[2 * k + 1]], info, this.grid));
+      landmarks.push(fromWindowPoint([decoded.points[2 * k], decoded.points[2 * k + 1]], window, this.grid));
     }
     const scores = Array.from(decoded.scores);
     const check = this.shapeModel ? checkShape(landmarks, scores, this.shapeModel) : undefined;
@@ -265,6 +312,15 @@ export class Predictor {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** A window of an image of width W as a window of its mirror image (pixel edges mirror as e -> W - 1 - e), and back. */
+function mirrorWindow(w: Window, width: number): Window {
+  return { ...w, left: width - 1 - w.left - w.width };
+}
+
+function isFrame(w: Window, image: { width: number; height: number }): boolean {
+  return w.left === -0.5 && w.top === -0.5 && w.width === image.width && w.height === image.height;
 }
 
 /** The network input of the mirrored image: each row of each channel reversed (the grid mapping is symmetric). */

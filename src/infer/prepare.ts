@@ -1,17 +1,24 @@
 import { DecodedImage, ImageInfo, ReducedImage } from '../io';
-import { Grid, readForGrid, reduceForGrid, reducedToUnitGrid, toNetworkInput } from '../data';
+import { frameWindow, Grid, readForGrid, reduceForGrid, reducedToUnitGrid, reducedWindowToUnitGrid, toNetworkInput, Window } from '../data';
+import { Framing, spacingWindow } from '../shape/framing';
 
 /** An image ready for the network: its header facts and the input tensor on the model grid. */
 export interface PreparedImage {
   info: Pick<ImageInfo, 'width' | 'height' | 'pixelSpacingMm' | 'format'>;
   /** inChannels x grid.height x grid.width, CHW. */
   input: Float32Array;
+  /** The reduced decode the input was made from: a second look at a window of the image reads it again. */
+  reduced: ReducedImage;
+  /** The part of the image the input shows (original pixels, pixel edges at half-integers): mostly the whole frame. */
+  window: Window;
 }
 
 export interface PrepareOptions {
   grid: Grid;
   inChannels: 1 | 3;
   maxPixels?: number;
+  /** The model's framing (`lmk.framing`): a file that states its pixel spacing is first seen at the training frame's size in mm. */
+  framing?: Framing;
 }
 
 /**
@@ -27,10 +34,11 @@ export async function prepareImage(source: string | Uint8Array | DecodedImage, o
 
 /** The preprocess stage alone: a reduced image (from `readForGrid`) -> the network input. */
 export function prepareReduced(image: ReducedImage, o: PrepareOptions): PreparedImage {
-  const full = toNetworkInput(reducedToUnitGrid(image, o.grid), o.grid);
+  const inMm = o.framing && spacingWindow(image.info, o.framing);
+  const full = toNetworkInput(inMm ? reducedWindowToUnitGrid(image, o.grid, inMm) : reducedToUnitGrid(image, o.grid), o.grid);
   const input = o.inChannels === 3 ? full : full.slice(0, o.grid.height * o.grid.width);
   const { width, height, pixelSpacingMm, format } = image.info;
-  return { info: { width, height, pixelSpacingMm, format }, input };
+  return { info: { width, height, pixelSpacingMm, format }, input, reduced: image, window: inMm ?? frameWindow(image.info) };
 }
 
 function isDecoded(source: string | Uint8Array | DecodedImage): source is DecodedImage {

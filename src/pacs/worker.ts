@@ -170,7 +170,7 @@ export async function runPacsPass(o: PacsPassOptions): Promise<PacsPassResult> {
     progress();
   };
 
-  const pool = new PreparePool({ grid: o.predictor.grid, inChannels: o.predictor.inChannels, maxPixels: o.predictor.maxPixels }, o.workers ?? 1);
+  const pool = new PreparePool(o.predictor.prepareOptions, o.workers ?? 1);
   try {
     const done = await readJournalKeys(paths.predictions, 'sopInstanceUid');
     const failedBefore = await finalFailures(paths.errors);

@@ -119,6 +119,7 @@ export function roundedPrediction(p: Prediction): Prediction {
     ...(p.replaced ? { replaced: p.replaced } : {}),
     ...(p.mirrored ? { mirrored: true } : {}),
     ...(p.implausible ? { implausible: true } : {}),
+    ...(p.window ? { window: { left: round(p.window.left, 1), top: round(p.window.top, 1), width: round(p.window.width, 1), height: round(p.window.height, 1) } } : {}),
     ...(p.measurements ? {
       measurements: Object.fromEntries(Object.entries(p.measurements).map(([k, m]) => [k, { ...m, value: round(m.value, 4) }])) as Measurements,
     } : {}),
@@ -170,7 +171,7 @@ export async function predictArchive(o: PredictArchiveOptions): Promise<PredictA
   const predictions = JsonlJournal.open(predictionsFile);
   const errors = JsonlJournal.open(errorsFile);
   const pool = new PreparePool(
-    { grid: o.predictor.grid, inChannels: o.predictor.inChannels, maxPixels: o.predictor.maxPixels, previewSize: o.overlay ? overlaySize : undefined },
+    { ...o.predictor.prepareOptions, previewSize: o.overlay ? overlaySize : undefined },
     o.workers ?? 1,
   );
   try {

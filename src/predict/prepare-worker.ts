@@ -25,7 +25,7 @@ port.on('message', (request: PrepareRequest) => {
   queue = queue.then(async () => {
     try {
       const result = await prepareTimed(request.source, options);
-      const transfer = [result.input.buffer as ArrayBuffer];
+      const transfer = [result.input.buffer as ArrayBuffer, result.reduced.data.buffer as ArrayBuffer];
       if (result.preview) transfer.push(result.preview.data.buffer as ArrayBuffer);
       const reply: PrepareReply = { id: request.id, ok: true, result };
       port.postMessage(reply, transfer);

@@ -1,5 +1,7 @@
 import { existsSync, promises as fsp } from 'fs';
+import { hostname } from 'os';
 import { join, relative, resolve } from 'path';
+import type { Shard } from '../predict/shard';
 import type { FormatName, Point } from '../data/types';
 import {
   aggregateSummaries, AggregateSummary, BaselineSummary, ErrorTable, EvaluationSummary, formatPredictions, parsePredictions, PredictionRecord,
@@ -21,6 +23,12 @@ import { STUDY_FORMATS, StudyDataset, StudyInit, StudyPlan } from './plan';
  * Each run has its own folder: `run.json` (what was asked), the trainer's files, and, written last and
  * atomically, `predictions.jsonl`, `errors.json` and `metrics.json`. A run whose `metrics.json` is
  * there and whose model still exists is finished: a rerun skips it.
+ *
+ * Tasks of an array job (`shard`) share OUT: each takes its share of the folds or chains, and claims a run
+ * before training it by creating `claim.json` in its folder (O_EXCL, so two tasks never train one run); a
+ * task that needs a run another task holds (a chain's shared prefix) waits for its metrics. The same shard
+ * again (a resubmitted array task) takes over its own claims. The tables need every run: until all are
+ * finished, collecting them names the missing ones (UnfinishedRunsError).
  */
 
 export interface DataSelection {
@@ -92,7 +100,31 @@ export interface RunEvent {
   runId: string;
   index: number;
   total: number;
-  state: 'skipped' | 'training' | 'evaluating' | 'finished';
+  state: 'skipped' | 'waiting' | 'training' | 'evaluating' | 'finished';
+  /** While waiting: the task that holds the run. */
+  claim?: RunClaim;
+}
+
+/** Who trains a run (`claim.json` in its folder). */
+export interface RunClaim {
+  /** 'I-of-N' for a shard, 'whole' for a task of one. */
+  shard: string;
+  host: string;
+  pid: number;
+  claimedAt: string;
+}
+
+export interface MissingRun {
+  runId: string;
+  claim?: RunClaim;
+}
+
+/** Not every run the tables need has finished. */
+export class UnfinishedRunsError extends Error {
+  constructor(readonly missing: MissingRun[], total: number) {
+    super(`${missing.length} of ${total} runs not finished: ${missing.map((m) => (m.claim
+      ? `${m.runId} (claimed by shard ${m.claim.shard}, ${m.claim.host} pid ${m.claim.pid}, since ${m.claim.claimedAt})` : `${m.runId} (not started)`)).join(', ')}`);
+  }
 }
 
 export interface RunnerOptions {
@@ -101,6 +133,37 @@ export interface RunnerOptions {
   evaluate: Evaluate;
   seed?: number;
   onEvent?: (event: RunEvent) => void;
+  /** This task's share of an array job (none: every run). */
+  shard?: Shard;
+  /** Train nothing: collect the finished runs and report (UnfinishedRunsError while any is missing). */
+  reportOnly?: boolean;
+  /** How often a task waiting for another task's run looks again (milliseconds). Default 30 s. */
+  pollMs?: number;
+}
+
+const CLAIM_FILE = 'claim.json';
+const shardLabel = (shard: Shard | undefined): string => (shard ? `${shard.index}-of-${shard.count}` : 'whole');
+const inShard = (k: number, shard: Shard | undefined): boolean => !shard || k % shard.count === shard.index;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Claims the run for this task; resolves with the holder's claim where another task holds it. */
+async function claimRun(runDir: string, shard: Shard | undefined): Promise<RunClaim | undefined> {
+  const path = join(runDir, CLAIM_FILE);
+  const mine: RunClaim = { shard: shardLabel(shard), host: hostname(), pid: process.pid, claimedAt: new Date().toISOString() };
+  const text = JSON.stringify(mine) + '\n';
+  try {
+    await fsp.writeFile(path, text, { flag: 'wx' });
+    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const held = await readJson<RunClaim>(path);
+  // Unreadable: another task is writing it this moment; look again later.
+  if (!held) return { shard: 'unknown', host: '?', pid: 0, claimedAt: '?' };
+  if (held.shard !== mine.shard) return held;
+  // One task per array index at a time: a claim of this shard is a cancelled task's.
+  await writeFileAtomic(path, text);
+  return undefined;
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -150,6 +213,17 @@ async function executeRun(spec: RunSpec, index: number, total: number, options: 
     return done;
   }
   await fsp.mkdir(runDir, { recursive: true });
+  for (let waited = false; ; waited = true) {
+    const holder = await claimRun(runDir, options.shard);
+    if (!holder) break;
+    if (!waited) options.onEvent?.({ runId: spec.runId, index, total, state: 'waiting', claim: holder });
+    await sleep(options.pollMs ?? 30000);
+    const finished = await finishedRun(runDir);
+    if (finished) {
+      emit('skipped');
+      return finished;
+    }
+  }
   const seed = options.seed ?? 0;
   await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ runId: spec.runId, train: spec.trainData, test: spec.testData, init: spec.init, seed }, null, 2) + '\n');
   emit('training');
@@ -179,14 +253,45 @@ export interface StudyRunOptions extends RunnerOptions {
   imagenetWeights?: string;
 }
 
-/** Runs (or resumes) every run of the plan, parents first. Resolves with the records by run id. */
+/** The finished runs by id, in the order given; UnfinishedRunsError naming the others while any is missing. */
+export async function collectRuns(outDir: string, runIds: string[]): Promise<Map<string, RunRecord>> {
+  const records = new Map<string, RunRecord>();
+  const missing: MissingRun[] = [];
+  for (const runId of runIds) {
+    const runDir = resolve(outDir, 'runs', runId);
+    const record = await finishedRun(runDir);
+    if (record) records.set(runId, record);
+    else missing.push({ runId, ...(existsSync(join(runDir, CLAIM_FILE)) ? { claim: await readJson<RunClaim>(join(runDir, CLAIM_FILE)) } : {}) });
+  }
+  if (missing.length) throw new UnfinishedRunsError(missing, runIds.length);
+  return records;
+}
+
+/** A shard's runs: those of its chains (chain k goes to shard k mod N), each chain's prefixes included. */
+function shardRuns(plan: StudyPlan, shard: Shard | undefined): Set<string> {
+  const parents = new Map(plan.runs.map((r) => [r.id, r.parent]));
+  const own = new Set<string>();
+  plan.chains.forEach((chain, k) => {
+    if (!inShard(k, shard)) return;
+    for (let id: string | undefined = chain.runId; id; id = parents.get(id)) own.add(id);
+  });
+  return own;
+}
+
+/**
+ * Runs (or resumes) the plan's runs (a shard's: its chains'), parents first; then resolves with every run's
+ * record by id, or rejects with UnfinishedRunsError while other tasks' runs are missing.
+ */
 export async function runStudy(options: StudyRunOptions): Promise<Map<string, RunRecord>> {
   const { plan } = options;
+  if (options.reportOnly) return collectRuns(options.outDir, plan.runs.map((r) => r.id));
   if (plan.init === 'imagenet' && !options.imagenetWeights) throw new Error('the ImageNet chains need ImageNet weights (--init imagenet:FILE)');
   const needed = new Set(plan.runs.flatMap((r) => r.stages));
   for (const d of needed) if (!options.roots[d]) throw new Error(`the plan trains on ${d}: give its data set root`);
+  const own = shardRuns(plan, options.shard);
   const records = new Map<string, RunRecord>();
   for (const [k, run] of plan.runs.entries()) {
+    if (!own.has(run.id)) continue;
     const dataset = run.stages[run.stages.length - 1];
     const data = (split: 'train' | 'test'): DataSelection => ({ format: STUDY_FORMATS[dataset], root: options.roots[dataset] as string, split });
     let init: InitSource;
@@ -199,7 +304,7 @@ export async function runStudy(options: StudyRunOptions): Promise<Map<string, Ru
     }
     records.set(run.id, await executeRun({ runId: run.id, trainData: data('train'), testData: data('test'), init }, k, plan.runs.length, options));
   }
-  return records;
+  return collectRuns(options.outDir, plan.runs.map((r) => r.id));
 }
 
 function initFor(init: StudyInit, imagenetWeights: string | undefined): InitSource {
@@ -221,23 +326,31 @@ export interface CrossValidationResult {
   baseline?: AggregateSummary;
 }
 
-/** k-fold cross-validation on the training split (the paper's Table 1 protocol): run `fold-K` trains on the other folds and is scored on fold K. */
+/**
+ * k-fold cross-validation on the training split (the paper's Table 1 protocol): run `fold-K` trains on the
+ * other folds and is scored on fold K (a shard does the folds k with k mod N = I). Resolves once every fold
+ * has finished (UnfinishedRunsError otherwise), with cv.json written.
+ */
 export async function runCrossValidation(options: CrossValidationOptions): Promise<CrossValidationResult> {
   const folds = options.folds ?? 5;
   if (!Number.isInteger(folds) || folds < 2) throw new Error(`folds must be a whole number of at least 2, got ${folds}`);
-  if (options.init === 'imagenet' && !options.imagenetWeights) throw new Error('ImageNet initialisation needs ImageNet weights (--init imagenet:FILE)');
-  const records: RunRecord[] = [];
-  for (let fold = 0; fold < folds; fold++) {
-    const base = { format: options.format, root: options.root, folds, fold };
-    records.push(
+  const runIds = Array.from({ length: folds }, (_, fold) => `fold-${fold + 1}`);
+  if (!options.reportOnly) {
+    if (options.init === 'imagenet' && !options.imagenetWeights) throw new Error('ImageNet initialisation needs ImageNet weights (--init imagenet:FILE)');
+    for (let fold = 0; fold < folds; fold++) {
+      if (!inShard(fold, options.shard)) continue;
+      const base = { format: options.format, root: options.root, folds, fold };
       await executeRun(
-        { runId: `fold-${fold + 1}`, trainData: { ...base, split: 'train' }, testData: { ...base, split: 'val' }, init: initFor(options.init, options.imagenetWeights) },
+        { runId: runIds[fold], trainData: { ...base, split: 'train' }, testData: { ...base, split: 'val' }, init: initFor(options.init, options.imagenetWeights) },
         fold,
         folds,
         options,
-      ),
-    );
+      );
+    }
   }
+  const records = [...(await collectRuns(options.outDir, runIds)).values()];
+  const other = records.find((r) => r.data.folds !== folds);
+  if (other) throw new Error(`${resolve(options.outDir, 'runs', other.runId)} holds a finished run of ${other.data.folds} folds, not ${folds}: choose another output folder`);
   const aggregate = aggregateSummaries(records.map((r) => r.summary));
   const baselines = records.flatMap((r) => (r.baseline ? [r.baseline.summary] : []));
   const baseline = baselines.length === records.length ? aggregateSummaries(baselines) : undefined;

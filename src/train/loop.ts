@@ -199,7 +199,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     loss: r.loss, weightDecay: r.weightDecay, network: (layers, images) => buildNetwork(layers, r.spec, images),
   }, weights, { threads: options.threads, executionProvider: options.executionProvider, stepsPerRun: r.stepsPerRun });
 
-  const sampleConfig: SampleConfig = { grid: r.grid, padded: r.padded, sigma: r.sigma, classes: r.spec.classes, inChannels: r.spec.inChannels, augmentation: r.augmentation };
+  const sampleConfig: SampleConfig = { grid: r.grid, padded: r.padded, sigma: r.sigma, classes: r.spec.classes, inChannels: r.spec.inChannels, augmentation: r.augmentation, framing: r.framing };
   const trainBatches = new BatchMaker(r.train, sampleConfig, r.workers);
   const validationBatches = r.validation.length ? new BatchMaker(r.validation, sampleConfig, 0) : undefined;
 

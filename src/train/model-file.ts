@@ -8,7 +8,7 @@ import { ModelSpec, resolveSpec } from '../models/spec';
 import type { StateDict } from '../models/state-dict';
 import { importSafetensors, readWeightsFile } from '../models/weights';
 import { Model, saveModel } from '../onnx';
-import { buildShapeModel, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, serializeShapeModel, SHAPE_MODEL_KEY } from '../shape';
+import { buildShapeModel, FRAMING_KEY, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, serializeFraming, serializeShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import type { Resolved } from './options';
 import { outputKind } from './step-graph';
 
@@ -28,6 +28,10 @@ export async function writeModel(modelPath: string, onnxPath: string, weights: S
     'lmk.sigma': String(r.sigma),
     // The training shape, for the Predictor's check against far-off points (where one can be checked).
     ...(r.spec.classes >= MIN_SHAPE_LANDMARKS && r.train.length >= MIN_SHAPE_ITEMS ? { [SHAPE_MODEL_KEY]: serializeShapeModel(buildShapeModel(r.train)) } : {}),
+    // How its images frame the landmarks, for the second look at images framed otherwise.
+    ...(r.framing ? { [FRAMING_KEY]: serializeFraming(r.framing) } : {}),
+    // A fine-tuned model keeps its base model's shape model and plausibility bound (train/base-model.ts).
+    ...r.keptMetadata,
   };
   await fsp.mkdir(dirname(modelPath), { recursive: true });
   await writeSafetensors(modelPath, weights, metadata);

@@ -9,6 +9,7 @@ import type { ExecutionProvider } from '../infer/providers';
 import { paddedSize } from '../infer/padding';
 import { validateSeed } from '../models/parameters';
 import { ModelSpec, resolveSpec } from '../models/spec';
+import { buildFraming, Framing, FRAMING_KEY, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, parseFraming } from '../shape';
 import type { RunSettings } from './checkpoint';
 import { DEFAULT_PLATEAU, LR_SCHEDULES, LrSchedule, PlateauOptions } from './schedule';
 import { LOSSES, LossName } from './step-graph';
@@ -39,6 +40,11 @@ export interface TrainOptions {
   initWeights?: string;
   /** What each landmark is, stored in the model (`lmk.landmarks`). Default: numbered. */
   landmarkNames?: LandmarkName[];
+  /**
+   * Metadata of the model fine-tuned from that the new model keeps instead of building its own (the shape
+   * model, the plausibility bound: see train/base-model.ts).
+   */
+  keptMetadata?: Record<string, string>;
   /** Random affine and intensity augmentation of training samples. Default true. */
   augment?: boolean;
   /** Its ranges (default DEFAULT_AUGMENT: up to 10 degrees, 10 % scale, 5 % shift, mild intensity changes). */
@@ -94,6 +100,9 @@ export interface TrainOptions {
 export interface Resolved {
   spec: Required<ModelSpec>;
   landmarkNames: LandmarkName[];
+  keptMetadata: Record<string, string>;
+  /** How the training images frame their landmarks: the base model's when fine-tuning, else the training items'. */
+  framing: Framing | undefined;
   train: LandmarkItem[];
   validation: LandmarkItem[];
   grid: { height: number; width: number };
@@ -179,9 +188,12 @@ export function resolveOptions(o: TrainOptions): Resolved {
   positiveInteger('steps per run', o.stepsPerRun);
   const landmarkNames = o.landmarkNames ?? numberedLandmarkNames(spec.classes);
   if (landmarkNames.length !== spec.classes) fail(`${landmarkNames.length} landmark names for a model of ${spec.classes} classes`);
+  const keptFraming = o.keptMetadata?.[FRAMING_KEY];
+  const framing = keptFraming !== undefined ? parseFraming(keptFraming, `train: ${FRAMING_KEY}`)
+    : spec.classes >= MIN_SHAPE_LANDMARKS && o.train.length >= MIN_SHAPE_ITEMS ? buildFraming(o.train) : undefined;
   const stepsPerRun = o.stepsPerRun ?? defaultStepsPerRun({ batch, inChannels: spec.inChannels, classes: spec.classes, ...padded }, o.executionProvider);
   return {
-    spec, landmarkNames, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
+    spec, landmarkNames, keptMetadata: o.keptMetadata ?? {}, framing, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
     padded,
     sigma: o.sigma, loss, lr, weightDecay, batch,
     epochs: o.steps === undefined ? o.epochs ?? 200 : undefined, steps: o.steps,

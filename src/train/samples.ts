@@ -1,15 +1,17 @@
 /**
  * One training sample: the image read and resampled to the grid (src/data's one input path, as the
- * Predictor reads it), augmented
+ * Predictor reads it; an image that frames its landmarks unlike the training framing through the window
+ * that frames them as it does, as the Predictor's second look does), augmented
  * when it has a seed, ImageNet-normalised to 3 channels, zero-padded bottom/right to the network's
  * multiple of 32 (as the Predictor pads), and its target heatmaps rendered at the grid landmarks.
  */
 import { augment, AugmentOptions } from '../data/augment';
-import { readForGrid, reducedToUnitGrid, toGridPoints, toNetworkInput } from '../data/grid';
+import { frameWindow, readForGrid, reducedWindowToUnitGrid, reducedToUnitGrid, toNetworkInput, toWindowPoint, Window } from '../data/grid';
 import { Random } from '../data/random';
 import type { LandmarkItem, Point } from '../data/types';
 import { renderHeatmaps } from '../heatmaps';
 import { padBottomRight } from '../infer/padding';
+import { Framing, framingWindow, reframes } from '../shape/framing';
 
 export interface SampleConfig {
   grid: { height: number; width: number };
@@ -20,6 +22,8 @@ export interface SampleConfig {
   inChannels: number;
   /** Ranges of the random augmentation of samples that have a seed. */
   augmentation: AugmentOptions;
+  /** How the model's images frame their landmarks (none: every image as a whole). */
+  framing?: Framing;
 }
 
 export interface PreparedSample {
@@ -31,10 +35,16 @@ export interface PreparedSample {
   gridLandmarks: Float32Array;
 }
 
-/** Grid images ([0, 1] grey) by image path: reading and resampling an x-ray costs more than a step's data work. */
-export type SampleCache = Map<string, Float32Array>;
+/** A grid image ([0, 1] grey) and the window of the image it shows. */
+interface GridImage {
+  unit: Float32Array;
+  window: Window;
+}
 
-async function unitGridImage(item: LandmarkItem, config: SampleConfig, cache: SampleCache): Promise<Float32Array> {
+/** Grid images by image path: reading and resampling an x-ray costs more than a step's data work. */
+export type SampleCache = Map<string, GridImage>;
+
+async function gridImage(item: LandmarkItem, config: SampleConfig, cache: SampleCache): Promise<GridImage> {
   const cached = cache.get(item.imagePath);
   if (cached) return cached;
   const image = await readForGrid(item.imagePath, config.grid);
@@ -42,16 +52,21 @@ async function unitGridImage(item: LandmarkItem, config: SampleConfig, cache: Sa
   if (width !== item.width || height !== item.height) {
     throw new Error(`${item.imagePath}: the image is ${width}x${height}, its annotations were made for ${item.width}x${item.height}`);
   }
-  const unit = reducedToUnitGrid(image, config.grid);
-  cache.set(item.imagePath, unit);
-  return unit;
+  const frame = frameWindow(item);
+  const framed = config.framing && framingWindow(item.landmarks, config.framing);
+  const grid = framed && reframes(framed, frame)
+    ? { unit: reducedWindowToUnitGrid(image, config.grid, framed), window: framed }
+    : { unit: reducedToUnitGrid(image, config.grid), window: frame };
+  cache.set(item.imagePath, grid);
+  return grid;
 }
 
 export async function prepareSample(item: LandmarkItem, config: SampleConfig, augmentSeed: number | null, cache: SampleCache): Promise<PreparedSample> {
   const { grid, padded } = config;
   if (config.inChannels !== 3) throw new Error(`training reads grey x-rays as 3 identical channels; the model has ${config.inChannels} input channel(s)`);
-  let unit = await unitGridImage(item, config, cache);
-  let points: Point[] = toGridPoints(item.landmarks, item, grid);
+  const shown = await gridImage(item, config, cache);
+  let unit = shown.unit;
+  let points: Point[] = item.landmarks.map((p) => toWindowPoint(p, shown.window, grid));
   if (augmentSeed !== null) {
     const augmented = augment(unit, grid, points, new Random(augmentSeed), config.augmentation);
     unit = augmented.pixels;

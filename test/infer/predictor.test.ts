@@ -55,8 +55,10 @@ describe('Predictor', () => {
       const peak = k === 2 ? 0.1 : 0.9;
       for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) maps[k * 4096 + y * 64 + x] = peak * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 8);
     });
-    // Only the heatmaps are given: the input matters to a mirrored pass, which a model without lmk.plausibility never makes.
-    const prepared = { info: { width: 64, height: 64, pixelSpacingMm: undefined, format: 'png' as const }, input: new Float32Array(0) };
+    // Only the heatmaps matter: the input and the decode matter to a mirrored pass or a second look, which a
+    // model without lmk.plausibility and lmk.framing never makes.
+    const reduced = { info: { width: 64, height: 64, format: 'png' as const, bitsStored: 8, photometric: 'MONOCHROME2' }, shrink: 1, width: 64, height: 64, data: new Float32Array(4096), valueRange: [0, 255] as [number, number] };
+    const prepared = { info: { width: 64, height: 64, pixelSpacingMm: undefined, format: 'png' as const }, input: new Float32Array(0), reduced, window: { left: -0.5, top: -0.5, width: 64, height: 64 } };
     const on = await Predictor.create({ model: brightestSpotModel(metadata) });
     const off = await Predictor.create({ model: brightestSpotModel(metadata), shapeCheck: false });
     try {

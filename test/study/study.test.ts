@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { generateSyntheticSet, SyntheticCase, writeSyntheticCsvDataset } from '../../src/demo/synthetic';
 import type { FormatName, LandmarkItem, Point } from '../../src/data/types';
 import { errorTable, evaluateMeanShape, evaluatePredictions, EvaluationDataset, meanShape } from '../../src/eval';
 import {
-  DataSelection, Evaluate, formatPlan, runCrossValidation, runStudy, studyPlan, TrainRequest, TrainRunner,
+  DataSelection, Evaluate, formatPlan, RunEvent, runCrossValidation, runStudy, studyPlan, TrainRequest, TrainRunner, UnfinishedRunsError,
   writeCrossValidationReport, writeStudyReport,
 } from '../../src/study';
 
@@ -35,10 +35,11 @@ describe('the transfer-learning study', () => {
   });
 
   /** A stand-in trainer whose "model" is the mean shape of its training items, so it must score exactly as the baseline. */
-  function fakes(failOn?: string): { train: TrainRunner; evaluate: Evaluate; calls: TrainRequest[] } {
+  function fakes(failOn?: string, delayMs = 0): { train: TrainRunner; evaluate: Evaluate; calls: TrainRequest[] } {
     const calls: TrainRequest[] = [];
     const train: TrainRunner = async (request) => {
       if (request.runId === failOn) throw new Error('interrupted');
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       calls.push(request);
       const model = join(request.outDir, 'model.json');
       writeFileSync(model, JSON.stringify({ shape: meanShape(select(request.data)), init: request.init }));
@@ -152,5 +153,50 @@ describe('the transfer-learning study', () => {
     await expect(runCrossValidation({ outDir: out, format: 'isbi2015', root: '/data/head', folds: 3, init: 'scratch', ...again })).rejects.toThrow(
       /runs\/fold-1 holds a finished run scored on isbi2015 \/data\/head val \(fold 1 of 5\), not .* \(fold 1 of 3\): choose another output folder/,
     );
+  });
+
+  test('cross-validation as array tasks: each shard its folds, the report once all are finished, naming the missing ones', async () => {
+    const out = join(dir, 'cv-shards');
+    const common = { outDir: out, format: 'isbi2015' as const, root: '/data/head', init: 'scratch' as const, pollMs: 10 };
+    const first = fakes();
+    const unfinished = await runCrossValidation({ ...common, ...first, shard: { index: 0, count: 2 } }).catch((e: unknown) => e);
+    expect(unfinished).toBeInstanceOf(UnfinishedRunsError);
+    expect((unfinished as Error).message).toBe('2 of 5 runs not finished: fold-2 (not started), fold-4 (not started)');
+    expect(first.calls.map((c) => c.runId)).toEqual(['fold-1', 'fold-3', 'fold-5']);
+    // Another task holds fold-2: the report names it; a resubmitted task of shard 1 takes its own claim over.
+    mkdirSync(join(out, 'runs', 'fold-2'), { recursive: true });
+    writeFileSync(join(out, 'runs', 'fold-2', 'claim.json'), JSON.stringify({ shard: '1-of-2', host: 'node7', pid: 41, claimedAt: '2026-12-02T10:00:00Z' }));
+    await expect(runCrossValidation({ ...common, ...fakes(), reportOnly: true })).rejects.toThrow(
+      '2 of 5 runs not finished: fold-2 (claimed by shard 1-of-2, node7 pid 41, since 2026-12-02T10:00:00Z), fold-4 (not started)',
+    );
+    const second = fakes();
+    const result = await runCrossValidation({ ...common, ...second, shard: { index: 1, count: 2 } });
+    expect(second.calls.map((c) => c.runId)).toEqual(['fold-2', 'fold-4']);
+    expect(result.folds.map((r) => r.runId)).toEqual(['fold-1', 'fold-2', 'fold-3', 'fold-4', 'fold-5']);
+    const reported = fakes();
+    const again = await runCrossValidation({ ...common, ...reported, reportOnly: true });
+    expect(reported.calls).toHaveLength(0);
+    expect(again.aggregate).toEqual(result.aggregate);
+  });
+
+  test('study chains as array tasks: a shared prefix is trained once, the other task waits for it', async () => {
+    const out = join(dir, 'study-shards');
+    const plan = studyPlan('imagenet');
+    const common = { outDir: out, plan, roots: { head: '/data/head', hand: '/data/hand', chest: '/data/chest' }, imagenetWeights: '/w/vgg19.safetensors', pollMs: 10 };
+    // Chain 0 is ImageNet -> head, chain 6 ImageNet -> head -> hand: both need imagenet-head.
+    const [a, b] = [fakes(undefined, 50), fakes(undefined, 50)];
+    const events: RunEvent[] = [];
+    const settled = await Promise.allSettled([
+      runStudy({ ...common, ...a, shard: { index: 0, count: 15 }, onEvent: (e) => events.push(e) }),
+      runStudy({ ...common, ...b, shard: { index: 6, count: 15 }, onEvent: (e) => events.push(e) }),
+    ]);
+    // Each task ends with its runs done and the others' missing: 13 of 15 for the later one.
+    const outcome = settled.map((s) => (s.status === 'rejected' ? String(s.reason) : 'resolved'));
+    expect(outcome[0]).toMatch(/^Error: 1[34] of 15 runs not finished/);
+    expect(outcome[1]).toMatch(/^Error: 13 of 15 runs not finished/);
+    const trained = [...a.calls, ...b.calls].map((c) => c.runId).sort();
+    expect(trained).toEqual(['imagenet-head', 'imagenet-head-hand']);
+    expect(events.filter((e) => e.state === 'waiting').map((e) => [e.runId, e.claim?.shard])).toEqual([['imagenet-head', a.calls.length === 1 ? '0-of-15' : '6-of-15']]);
+    expect(existsSync(join(out, 'runs', 'imagenet-head-hand', 'metrics.json'))).toBe(true);
   });
 });

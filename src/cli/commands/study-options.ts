@@ -7,7 +7,7 @@ import { Argv } from 'yargs';
 import { ARCHS, ENCODERS, ModelSpec, resolveSpec } from '../../models';
 import type { TrainHooks } from '../../train/loop';
 import { LOSSES, LossName } from '../../train/step-graph';
-import type { RunEvent, StudyInit, StudyTrainSettings } from '../../study';
+import { RunEvent, StudyInit, StudyTrainSettings, UnfinishedRunsError } from '../../study';
 import { UsageError } from '../errors';
 import { checkPositiveInt, usage } from '../validate';
 
@@ -93,6 +93,20 @@ export function describeStudyModel(settings: StudyTrainSettings, init: string): 
   return `${settings.arch} / ${settings.encoder}, width ${settings.widthMultiplier}${grid}, ${settings.loss ?? 'mse'} loss, ${length}, init ${init}`;
 }
 
+/** `--report` of the commands whose runs an array job shares (`lmk cv`, `lmk study`). */
+export function withReportOption<T>(y: Argv<T>): Argv<T> {
+  return y.option('report', { type: 'boolean', default: false, describe: 'train nothing: write the report from the finished runs (exit 1 naming the runs not finished); after the tasks of an array job (--shard)' });
+}
+
+/**
+ * Where runs are missing: with --report a failure naming them (exit 1); for a shard that has done its share,
+ * a line saying so and how to report once every task has ended. Other errors pass through.
+ */
+export function unfinishedRuns(err: unknown, program: string, report: boolean): void {
+  if (!(err instanceof UnfinishedRunsError) || report) throw err;
+  process.stderr.write(`${program}: this task's runs are finished; ${err.message}. Once every task has ended: ${program} ... --report\n`);
+}
+
 /**
  * Finished runs are skipped on a rerun, so a rerun into the same folder with settings that change what is
  * computed (another encoder, say) would report runs it did not make. The first run records those settings
@@ -146,6 +160,7 @@ export function studyProgress(program: string, quiet: boolean): { hooks: (runId:
     onEvent: (e) => {
       run = `run ${e.index + 1}/${e.total} ${e.runId}`;
       if (e.state === 'skipped') say(`${run}: finished earlier, skipped`);
+      if (e.state === 'waiting') say(`${run}: waiting for shard ${e.claim!.shard} (${e.claim!.host} pid ${e.claim!.pid}), which trains it`);
       if (e.state === 'training') say(`${run}: training`);
       if (e.state === 'evaluating') { bar?.stop(); say(`${run}: evaluating`); }
       if (e.state === 'finished') say(`${run}: finished`);

@@ -4,9 +4,13 @@ import {
   formatPlan, predictorEvaluate, runStudy, STUDY_DATASETS, StudyDataset, studyPlan, trainerRunner, writeStudyReport,
 } from '../../study';
 import { UsageError } from '../errors';
-import { checkOutputSettings, describeStudyModel, parseInit, studyProgress, StudyTrainArgs, validateStudyTrainArgs, withStudyTrainOptions } from './study-options';
+import { resolveShard, ShardArgs, withShardOptions } from './shard-options';
+import {
+  checkOutputSettings, describeStudyModel, parseInit, studyProgress, StudyTrainArgs, unfinishedRuns, validateStudyTrainArgs, withReportOption, withStudyTrainOptions,
+} from './study-options';
 
-interface StudyArgs extends StudyTrainArgs {
+interface StudyArgs extends StudyTrainArgs, ShardArgs {
+  report: boolean;
   plan: boolean;
   head?: string;
   hand?: string;
@@ -23,7 +27,7 @@ function parseTargets(text: string): StudyDataset[] {
 export const studyCommand: CommandModule<object, StudyArgs> = {
   command: 'study',
   describe: 'The transfer-learning grid (the paper\'s Table 2): 5 pre-training chains per target, fine-tuned on head, hand and chest; resumable',
-  builder: (y: Argv) => withStudyTrainOptions(
+  builder: (y: Argv) => withReportOption(withShardOptions(withStudyTrainOptions(
     y
       .option('plan', { type: 'boolean', default: false, describe: 'print the chains and runs, train nothing' })
       .option('head', { type: 'string', describe: 'ISBI 2015 folder (isbi2015 layout)' })
@@ -31,7 +35,7 @@ export const studyCommand: CommandModule<object, StudyArgs> = {
       .option('chest', { type: 'string', describe: 'Shenzhen chest folder (chest-shenzhen layout)' })
       .option('targets', { type: 'string', default: STUDY_DATASETS.join(','), describe: 'targets to run, comma-separated' }),
     'lmk-study',
-  )
+  )))
     .example('$0 study --plan', 'the 15 chains')
     .example('$0 study --head data/isbi2015 --hand data/hand --chest data/chest --init imagenet:vgg19.safetensors', 'the whole grid') as unknown as Argv<StudyArgs>,
   handler: async (args) => {
@@ -45,7 +49,8 @@ export const studyCommand: CommandModule<object, StudyArgs> = {
     const settings = validateStudyTrainArgs(args);
     const { init, weights } = parseInit(args.init);
     const plan = studyPlan(init, targets);
-    for (const d of new Set(plan.runs.flatMap((r) => r.stages))) {
+    const shard = args.report ? undefined : resolveShard(args, 'lmk study');
+    for (const d of args.report ? [] : new Set(plan.runs.flatMap((r) => r.stages))) {
       const root = args[d];
       if (root === undefined) throw new UsageError(`the chains train on ${d}: give its folder with --${d}`);
       if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`--${d} ${root}: no such folder`);
@@ -56,8 +61,11 @@ export const studyCommand: CommandModule<object, StudyArgs> = {
     try {
       records = await runStudy({
         outDir: args.out, plan, roots: { head: args.head, hand: args.hand, chest: args.chest }, imagenetWeights: weights, seed: args.seed,
-        train: trainerRunner(settings, progress.hooks), evaluate: predictorEvaluate('physical', args.threads), onEvent: progress.onEvent,
+        train: trainerRunner(settings, progress.hooks), evaluate: predictorEvaluate('physical', args.threads), onEvent: progress.onEvent, shard, reportOnly: args.report,
       });
+    } catch (err) {
+      unfinishedRuns(err, 'lmk study', args.report);
+      return;
     } finally {
       progress.dispose();
     }
