@@ -43,8 +43,9 @@ const range = (values) => {
 const fixed = (r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, k === 'n' ? x : Number(x.toFixed(4))]));
 
 (async () => {
-  // The check itself is off here: both passes of every image are scored as they are.
-  const predictor = await Predictor.create({ model: argv.model, threads: argv.threads, plausibilityCheck: false });
+  // The check itself is off here: both passes of every image are scored as they are, without the second look
+  // (the Predictor decides on mirroring and refusal before it).
+  const predictor = await Predictor.create({ model: argv.model, threads: argv.threads, plausibilityCheck: false, reframe: false });
   try {
     const positives = await scores(predictor, argv.positives);
     const negatives = await scores(predictor, argv.negatives);

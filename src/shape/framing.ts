@@ -6,7 +6,7 @@
  * and looks again.
  */
 import type { Window } from '../data/grid';
-import type { Point } from './similarity';
+import { centroidAndRadius, Point } from './similarity';
 
 export const FRAMING_KEY = 'lmk.framing';
 
@@ -29,19 +29,6 @@ export interface Framing {
  */
 export const REFRAME_SCALE = 1.16;
 export const REFRAME_SHIFT = 0.07;
-
-function centroidAndRadius(points: readonly (readonly [number, number])[]): { cx: number; cy: number; radius: number } {
-  const n = points.length;
-  let cx = 0;
-  let cy = 0;
-  for (const [x, y] of points) {
-    cx += x / n;
-    cy += y / n;
-  }
-  let ss = 0;
-  for (const [x, y] of points) ss += (x - cx) ** 2 + (y - cy) ** 2;
-  return { cx, cy, radius: Math.sqrt(ss / n) };
-}
 
 /** The mean framing of training items (landmarks in original pixels, centres at integers). */
 export function buildFraming(items: readonly { landmarks: readonly (readonly [number, number])[]; width: number; height: number; mmPerPixel?: number }[]): Framing {

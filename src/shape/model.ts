@@ -3,7 +3,7 @@
  * metadata (key `lmk.shape_model`).
  */
 import { solveSpd, symmetricEigen } from './linalg';
-import { applySimilarity, fitSimilarity, Point } from './similarity';
+import { applySimilarity, centroidAndRadius, fitSimilarity, Point } from './similarity';
 
 export const SHAPE_MODEL_KEY = 'lmk.shape_model';
 
@@ -55,16 +55,7 @@ export function fitModes(model: Pick<ShapeModel, 'modes' | 'modeVariance'>, dev:
 
 /** Centred and scaled to RMS radius 1. */
 function normalise(shape: readonly (readonly [number, number])[]): Point[] {
-  const n = shape.length;
-  let cx = 0;
-  let cy = 0;
-  for (const [x, y] of shape) {
-    cx += x / n;
-    cy += y / n;
-  }
-  let ss = 0;
-  for (const [x, y] of shape) ss += (x - cx) ** 2 + (y - cy) ** 2;
-  const r = Math.sqrt(ss / n);
+  const { cx, cy, radius: r } = centroidAndRadius(shape);
   return shape.map(([x, y]): Point => [(x - cx) / r, (y - cy) / r]);
 }
 

@@ -14,6 +14,20 @@ export function applySimilarity(t: Similarity, [x, y]: readonly [number, number]
   return [t.a * x - t.b * y + t.tx, t.b * x + t.a * y + t.ty];
 }
 
+/** The centroid of the points and their RMS distance from it. */
+export function centroidAndRadius(points: readonly (readonly [number, number])[]): { cx: number; cy: number; radius: number } {
+  const n = points.length;
+  let cx = 0;
+  let cy = 0;
+  for (const [x, y] of points) {
+    cx += x / n;
+    cy += y / n;
+  }
+  let ss = 0;
+  for (const [x, y] of points) ss += (x - cx) ** 2 + (y - cy) ** 2;
+  return { cx, cy, radius: Math.sqrt(ss / n) };
+}
+
 export function similarityScale(t: Similarity): number {
   return Math.hypot(t.a, t.b);
 }

@@ -57,4 +57,4 @@ export const SMALL_SET_ITEMS = 50;
  * cosine from FINE_TUNE_LR over a fixed number of steps, whatever the set's size (measured: README, fine-tuning).
  */
 export const FINE_TUNE_LR = 3e-4;
-export const FINE_TUNE_STEPS = 400;
+export const FINE_TUNE_STEPS = 800;

@@ -1,3 +1,4 @@
+import { centroidNear } from './centroid';
 import { frameWindow, fromWindowPoint, Grid, reducedToUnitGrid, reducedWindowToUnitGrid, reduceForGrid, Window } from '../../src/data';
 
 /**
@@ -27,21 +28,6 @@ function toWindowGrid([x, y]: [number, number], w: Window): [number, number] {
   return [((x - w.left) * GRID.width) / w.width - 0.5, ((y - w.top) * GRID.height) / w.height - 0.5];
 }
 
-function centroidNear(unit: Float32Array, near: [number, number], radius: number): [number, number] {
-  let sum = 0;
-  let sx = 0;
-  let sy = 0;
-  for (let y = Math.max(0, Math.round(near[1]) - radius); y <= Math.min(GRID.height - 1, Math.round(near[1]) + radius); y++) {
-    for (let x = Math.max(0, Math.round(near[0]) - radius); x <= Math.min(GRID.width - 1, Math.round(near[0]) + radius); x++) {
-      const v = unit[y * GRID.width + x];
-      sum += v;
-      sx += v * x;
-      sy += v * y;
-    }
-  }
-  return [sx / sum, sy / sum];
-}
-
 describe('reducedWindowToUnitGrid', () => {
   const dot: [number, number] = [310.4, 402.7];
   const reduced = reduceForGrid(image([dot]), GRID);
@@ -61,7 +47,7 @@ describe('reducedWindowToUnitGrid', () => {
   ])('puts a dot where fromWindowPoint maps it: %s', (_, window) => {
     const unit = reducedWindowToUnitGrid(reduced, GRID, window);
     const expected = toWindowGrid(dot, window);
-    const found = centroidNear(unit, expected, 6);
+    const found = centroidNear(unit, GRID, expected, 6);
     expect(Math.hypot(found[0] - expected[0], found[1] - expected[1])).toBeLessThan(0.05);
     const back = fromWindowPoint(found, window, GRID);
     expect(Math.hypot(back[0] - dot[0], back[1] - dot[1])).toBeLessThan(0.05 * (window.width / GRID.width));

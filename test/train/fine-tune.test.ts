@@ -33,12 +33,12 @@ test('fine-tuning takes the base model\'s architecture, grid, targets and shape 
   expect(made.stderr).toBe('');
   expect(made.status).toBe(0);
 
-  // No architecture flags: they come from the model; 400 steps by default, cut by the time limit.
+  // No architecture flags: they come from the model; 800 steps by default, cut by the time limit.
   const tuned = join(dir, 'tuned');
   const own = ['--format', 'csv', '--root', join(dir, 'own'), '--threads', '1'];
   const r = lmk(['train', ...own, '--init-weights', join(base, 'model.onnx'), '--time-limit', '0.05', '--out', tuned, '--log', `${tuned}.jsonl`]);
   expect(r.status).toBe(0);
-  expect(r.stderr).toContain(`lmk train: fine-tuning ${join(base, 'model.onnx')} on 6 image(s): 400 steps at 0.0003, cosine schedule`);
+  expect(r.stderr).toContain(`lmk train: fine-tuning ${join(base, 'model.onnx')} on 6 image(s): 800 steps at 0.0003, cosine schedule`);
   expect(steps(`${tuned}.jsonl`)).toBeGreaterThan(0);
   expect(steps(`${tuned}.jsonl`)).toBeLessThan(400);
   const [before, after] = [metadata(join(base, 'model.onnx')), metadata(join(tuned, 'model.onnx'))];

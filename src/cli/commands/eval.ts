@@ -18,6 +18,7 @@ interface EvalArgs {
   predictions?: string;
   model?: string;
   'shape-check'?: boolean;
+  reframe?: boolean;
   split: string;
   protocol: string;
   thresholds?: string;
@@ -46,6 +47,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     .option('thresholds', { type: 'string', describe: 'SDR thresholds, comma-separated (default: head 2,2.5,3,4 mm; hand 2,4,10 mm; chest 3,6,9 px)' })
     .option('threads', { type: 'number', describe: 'ONNX Runtime threads with --model' })
     .option('shape-check', { type: 'boolean', describe: 'with --model: the Predictor\'s shape check (default: on when the model stores a training shape; --no-shape-check to turn off)' })
+    .option('reframe', { type: 'boolean', describe: 'with --model: the Predictor\'s second look at images framed unlike the training images (default: on when the model stores lmk.framing; --no-reframe to turn off)' })
     .option('json', { type: 'boolean', default: false, describe: 'print {"n_images", "mre": {"value", "unit", "std"}, "sdr": {"2": pct, ...}, "per_landmark": [...], "baseline": {"n_train", "mre", "sdr"}}' })
     .check((args) => {
       if ((args.predictions === undefined) === (args.model === undefined)) throw new UsageError('give exactly one of --predictions and --model');
@@ -67,7 +69,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       const bar = progressBar('predict |{bar}| {value}/{total} images | {eta_formatted} left', args.json, 10);
       bar?.start(dataset.items.length, 0);
       try {
-        const records = await predictItems(args.model as string, dataset.items, { threads: args.threads, shapeCheck: args['shape-check'], onItem: (done) => bar?.update(done) });
+        const records = await predictItems(args.model as string, dataset.items, { threads: args.threads, shapeCheck: args['shape-check'], reframe: args.reframe, onItem: (done) => bar?.update(done) });
         predictions = new Map(records.map((r) => [r.id, r.landmarks]));
       } finally {
         bar?.stop();
