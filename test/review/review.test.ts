@@ -6,7 +6,7 @@ import { loadDataset } from '../../src/data';
 import { exportReviewed, ReviewList, ReviewStore, startReviewServer } from '../../src/review';
 import { buildCli } from '../train/built-cli';
 import { lmk } from '../util/lmk-cli';
-import { makePredictions, newestReview, rawGet, ReviewFixture, worstFirst } from './helpers';
+import { makePredictions, newestReview, rawGet, ReviewFixture, TINY_NAMES, worstFirst } from './helpers';
 
 /** lmk review without a browser: the journals, the list, the export, the server's refusals and the command. */
 
@@ -177,10 +177,10 @@ describe('the server', () => {
     }
   });
 
-  test('lmk review prints the address with its token and serves until SIGINT', async () => {
+  test('lmk review prints the address with its token, names the landmarks as the model does, and serves until SIGINT', async () => {
     const cli = buildCli(join(dir, 'built'));
     const out = copyOut('cli');
-    const child = spawn(process.execPath, ['--no-warnings', cli.script, 'review', out], { env: cli.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--no-warnings', cli.script, 'review', out, '--model', fx.model], { env: cli.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -192,6 +192,7 @@ describe('the server', () => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
       expect(stderr).toBe(`lmk review: ${fx.lines.length} images, 0 accepted so far; open this address (Ctrl-C to stop):\n`);
       expect((await fetch(url)).status).toBe(200);
+      expect(((await (await fetch(url.replace('/?', '/api/info?'))).json()) as { landmarks: unknown }).landmarks).toEqual(TINY_NAMES);
       expect((await fetch(url.replace(/token=.*/, 'token=guess'))).status).toBe(403);
     } finally {
       child.kill('SIGINT');
