@@ -72,6 +72,8 @@ function renderList() {
     li.addEventListener('click', () => openAt(i));
     return li;
   }));
+  const { order, landmark } = state.query;
+  $('score-head').textContent = landmark !== '' ? `score of ${state.info.landmarks[Number(landmark)].code}` : order === 'mean' ? 'mean score' : 'lowest score';
   $('page-info').textContent = total ? `${offset + 1}-${offset + rows.length} of ${total}` : 'no images';
   list.querySelector('li.current')?.scrollIntoView({ block: 'nearest' });
 }
