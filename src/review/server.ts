@@ -5,6 +5,7 @@ import type { AddressInfo } from 'net';
 import { hostname } from 'os';
 import { join, resolve } from 'path';
 import { LandmarkName, numberedLandmarkNames } from '../data/landmark-names';
+import { ImageReadError } from '../io';
 import type { Point } from '../data';
 import { ReviewItem, ReviewStore } from './journal';
 import { ListQuery, ORDERS, Order, ReviewList, STATUSES, Status } from './list';
@@ -120,7 +121,7 @@ export async function startReviewServer(o: ReviewServerOptions): Promise<ReviewS
   const list = new ReviewList(store);
   const previews = new PreviewCache(join(outDir, CACHE_DIR));
   const token = o.token ?? randomBytes(24).toString('base64url');
-  const page = Object.fromEntries(Object.entries(PAGE_FILES).map(([route, [file, type]]) => [route, { body: readFileSync(join(PAGE_DIR, file)), type }]));
+  const page = new Map(Object.entries(PAGE_FILES).map(([route, [file, type]]) => [route, { body: readFileSync(join(PAGE_DIR, file)), type }]));
 
   const itemAt = (text: string): ReviewItem => {
     const n = /^\d{1,9}$/.test(text) ? Number(text) : -1;
@@ -142,7 +143,7 @@ export async function startReviewServer(o: ReviewServerOptions): Promise<ReviewS
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     const get = req.method === 'GET' || req.method === 'HEAD';
-    const file = page[path];
+    const file = page.get(path);
     if (file && get) {
       // The token moves from the address into a cookie that only this origin's requests carry.
       send(res, 200, file.body, file.type, {
@@ -191,7 +192,9 @@ export async function startReviewServer(o: ReviewServerOptions): Promise<ReviewS
       try {
         jpeg = await previews.jpeg(item.file, kind);
       } catch (err) {
-        const message = `${item.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the image is no longer there' : (err as Error).message}`;
+        // Read errors (ImageReadError) name the file already.
+        const message = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${item.file}: the image is no longer there`
+          : err instanceof ImageReadError ? err.message : `${item.file}: ${(err as Error).message}`;
         o.onError?.(message);
         throw new HttpError(404, message);
       }

@@ -33,6 +33,11 @@ function showProblem(text) {
   box.textContent = text;
 }
 
+/** Event handlers' failures (the server gone, say) go to the message line instead of the console. */
+function report(promise) {
+  Promise.resolve(promise).catch((err) => showProblem(err.message));
+}
+
 function showProgress({ progress: p }) {
   $('progress').textContent = `${p.accepted} / ${p.total} reviewed`;
 }
@@ -69,7 +74,7 @@ function renderList() {
     score.className = 'score';
     score.textContent = row.score.toFixed(3);
     li.append(name, score);
-    li.addEventListener('click', () => openAt(i));
+    li.addEventListener('click', () => report(openAt(i)));
     return li;
   }));
   const { order, landmark } = state.query;
@@ -306,11 +311,11 @@ function startDrag(e, k) {
     c.setAttribute('cy', String(state.landmarks[k][1] + 0.5));
     sizeMarks();
   };
-  const up = async (u) => {
+  const up = (u) => {
     c.removeEventListener('pointermove', move);
     c.removeEventListener('pointerup', up);
     drawMarks();
-    if (u.clientX !== start.x || u.clientY !== start.y) await save(state.item.accepted);
+    if (u.clientX !== start.x || u.clientY !== start.y) report(save(state.item.accepted));
     else renderItemInfo();
   };
   c.addEventListener('pointermove', move);
@@ -331,8 +336,7 @@ async function save(accepted) {
     renderItemInfo();
     document.body.dataset.saved = `${item.index}:${r.item.reviewedAt}`;
   } catch (err) {
-    showProblem(`could not save ${item.path}: ${err.message}`);
-    throw err;
+    throw new Error(`could not save ${item.path}: ${err.message}`);
   }
 }
 
@@ -366,25 +370,27 @@ function setUpControls() {
   }));
   for (const id of ['order', 'landmark', 'status']) {
     $(id).value = state.query[id];
-    $(id).addEventListener('change', async () => {
+    $(id).addEventListener('change', () => report((async () => {
       state.query[id] = $(id).value;
       state.pos = -1;
       await loadPage({ offset: '0' });
       await openAt(0);
-    });
+    })()));
   }
-  $('prev-page').addEventListener('click', async () => {
+  $('prev-page').addEventListener('click', () => report((async () => {
     await loadPage({ offset: String(Math.max(0, state.page.offset - PAGE)) });
     await openAt(0);
-  });
-  $('next-page').addEventListener('click', async () => {
+  })()));
+  $('next-page').addEventListener('click', () => report((async () => {
     if (state.page.offset + PAGE >= state.page.total) return;
     await loadPage({ offset: String(state.page.offset + PAGE) });
     await openAt(0);
-  });
-  $('accept').addEventListener('click', () => accept());
+  })()));
+  $('accept').addEventListener('click', () => report(accept()));
   document.addEventListener('keydown', (e) => {
     if (e.target instanceof HTMLSelectElement || e.ctrlKey || e.metaKey || e.altKey) return;
+    // Enter or space on a focused button is its click already.
+    if (e.target instanceof HTMLButtonElement && (e.key === 'Enter' || e.key === ' ')) return;
     const vp = $('viewport').getBoundingClientRect();
     const actions = {
       j: () => step(1), ArrowDown: () => step(1), ArrowRight: () => step(1),
@@ -396,7 +402,7 @@ function setUpControls() {
     const action = actions[e.key];
     if (!action || !state.item) return;
     e.preventDefault();
-    Promise.resolve(action()).catch((err) => showProblem(err.message));
+    report(action());
   });
 }
 
@@ -417,4 +423,4 @@ async function main() {
   await openAt(Math.max(0, at));
 }
 
-main().catch((err) => showProblem(err.message));
+report(main());
