@@ -52,3 +52,6 @@ export type { GradRule, GradContext } from './train/gradients';
 export { TrainingLayers } from './train/training-layers';
 export { benchTrainStep } from './train/bench';
 export type { TrainBenchOptions, TrainBenchResult } from './train/bench';
+export * as review from './review';
+export { startReviewServer, exportReviewed } from './review';
+export type { ReviewServer, ReviewServerOptions, ReviewedLine, ExportResult } from './review';

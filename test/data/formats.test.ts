@@ -134,6 +134,16 @@ describe('generic csv layout', () => {
     expect(d).toMatchObject({ landmarkCount: 2, unit: 'mm' });
   });
 
+  it('an empty split field is the training split; another word is refused', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lmk-csv-'));
+    await png(join(root, 'one.png'), 30, 20);
+    await png(join(root, 'two.png'), 30, 20);
+    write(join(root, 'landmarks.csv'), 'image,x1,y1,split\none.png,1,2,\ntwo.png,5,6,val\n');
+    const d = await loadDataset({ format: 'csv', root });
+    expect(d.items.map((i) => [i.id, i.split])).toEqual([['one.png', 'train']]);
+    expect(reasonOf(d, 'two.png')).toBe(`${join(root, 'landmarks.csv')}:3: split must be 'train' or 'test', got 'val'`);
+  });
+
   it('names a bad header', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lmk-csv-'));
     write(join(root, 'landmarks.csv'), 'image,x1,y2\n');

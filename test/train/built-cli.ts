@@ -1,25 +1,32 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname, join, relative, resolve } from 'path';
 import * as ts from 'typescript';
 
 const REPO = resolve(__dirname, '..', '..');
 
-function sources(dir: string): string[] {
+function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
-    if (e.isDirectory()) return sources(path);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : [];
+    return e.isDirectory() ? files(path) : [path];
   });
 }
 
 /**
- * The CLI as JavaScript in `outDir`, for tests that run `lmk` as a child process (signals, exit codes).
+ * The CLI as JavaScript in `outDir` (with the files it serves), for tests that run `lmk` as a child process (signals, exit codes).
  * Each source file is transpiled on its own (the project compiles with isolatedModules), which takes a
  * second or two where a full `tsc` build takes tens of seconds and would race with other builds of dist/.
  * Returns the command's script and the environment it needs (module and native-addon paths).
  */
 export function buildCli(outDir: string): { script: string; env: NodeJS.ProcessEnv } {
-  for (const file of sources(join(REPO, 'src'))) {
+  for (const file of files(join(REPO, 'src'))) {
+    if (file.endsWith('.d.ts')) continue;
+    // Not TypeScript (the review page's HTML, JS and CSS): copied as it is, as npm run build does.
+    if (!file.endsWith('.ts')) {
+      const target = join(outDir, relative(join(REPO, 'src'), file));
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(file, target);
+      continue;
+    }
     const out = ts.transpileModule(readFileSync(file, 'utf8'), {
       fileName: file,
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

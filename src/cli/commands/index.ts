@@ -12,6 +12,7 @@ import { cvCommand } from './cv';
 import { studyCommand } from './study';
 import { modelsCommand } from './models';
 import { mergeCommand } from './merge';
+import { reviewCommand } from './review';
 
 /** Every `lmk` subcommand, one module each under this folder. */
 export const commands: CommandModule<any, any>[] = [
@@ -24,6 +25,7 @@ export const commands: CommandModule<any, any>[] = [
   trainCommand,
   predictCommand,
   mergeCommand,
+  reviewCommand,
   pacsCommand,
   evalCommand,
   cvCommand,

@@ -7,7 +7,8 @@ import { FormatIndex, IndexEntry } from './entry';
 /**
  * Generic layout for users' own data: landmarks.csv with header `image,x1,y1,...,xN,yN` (image paths relative
  * to the root, landmarks in original pixels), optional `spacing_mm` (mm per pixel) and `split` (train|test)
- * columns. Without a split column every item is in the training split. Rows keep their file order.
+ * columns. Without a split column, or where its field is empty (as `lmk review export` writes it), an item is in
+ * the training split. Rows keep their file order.
  */
 
 /** Splits one CSV line; fields may be double-quoted (with "" for a quote). */
@@ -66,7 +67,7 @@ export async function indexCsv(root: string): Promise<FormatIndex> {
         entry.mmPerPixel = spacing;
       }
       if (splitColumn >= 0) {
-        const split = fields[splitColumn].trim();
+        const split = fields[splitColumn].trim() || 'train';
         if (split !== 'train' && split !== 'test') throw new DatasetError(`${where}: split must be 'train' or 'test', got '${split}'`);
         entry.split = split as SplitName;
       }
