@@ -59,6 +59,11 @@ export interface Plausibility {
    * the model's images score mirrored, below what they score as they are. Default: minMeanScore.
    */
   mirrorBelow: number;
+  /**
+   * The bound for a look through a window (the second look, or a file's pixel spacing): such looks lift other
+   * radiographs' scores too, so it is calibrated on negatives seen so. Default: mirrorBelow.
+   */
+  minWindowScore: number;
 }
 
 export const PLAUSIBILITY_KEY = 'lmk.plausibility';
@@ -229,22 +234,32 @@ export class Predictor {
   /**
    * Landmarks in original pixels from one image's heatmaps on the grid, with the plausibility check where the
    * model has one: below `mirrorBelow` the image is run again mirrored (one more session run, for such images
-   * only) and the better of the two kept; then the second look where the image frames its landmarks unlike
-   * the training images (see PredictorOptions.reframe); below `minMeanScore` even so, it is implausible.
+   * only) and the better of the two kept; each pass with its second look where the image frames its landmarks
+   * unlike the training images (see PredictorOptions.reframe). It is implausible where both first passes are
+   * below `minMeanScore` and no second look reached `mirrorBelow`.
    */
   async landmarks(maps: Float32Array, prepared: PreparedImage): Promise<Prediction> {
     const { window } = prepared;
     const shown = (p: Prediction): Prediction => (isFrame(window, prepared.info) ? p : { ...p, window });
-    let best = shown(await this.decode(maps, prepared.info, false, window));
+    // Each orientation gets its second look before they are compared: an image framed unlike the training
+    // images scores low in the first pass whichever way it faces.
+    const looked = async (p: Prediction) => (this.framing ? this.lookAgain(p, prepared, this.framing) : p);
+    const first = shown(await this.decode(maps, prepared.info, false, window));
+    let best = await looked(first);
+    let bestFirst = first;
     if (this.plausibility && best.meanScore < this.plausibility.mirrorBelow) {
       const [mirroredMaps] = await this.heatmaps([mirrorInput(prepared.input, this.inChannels, this.grid)]);
-      const second = shown(await this.decode(mirroredMaps, prepared.info, true, mirrorWindow(window, prepared.info.width)));
+      const mirrored = shown(await this.decode(mirroredMaps, prepared.info, true, mirrorWindow(window, prepared.info.width)));
+      if (mirrored.meanScore > bestFirst.meanScore) bestFirst = mirrored;
+      const second = await looked(mirrored);
       if (second.meanScore > best.meanScore) best = second;
     }
-    const plausible = (p: Prediction) => !this.plausibility || p.meanScore >= this.plausibility.minMeanScore;
-    // Points of an image that is not the model's anatomy frame nothing worth a second look.
-    if (this.framing && plausible(best)) best = await this.lookAgain(best, prepared, this.framing);
-    return plausible(best) ? best : { ...best, implausible: true };
+    if (!this.plausibility) return best;
+    // minMeanScore was calibrated on first passes over the whole frame; a look through a window (the second
+    // look, or the pixel spacing's) lifts other radiographs' scores too, and has its own bound.
+    const { minMeanScore, minWindowScore } = this.plausibility;
+    const sure = (p: Prediction) => p.meanScore >= (p.window === undefined ? minMeanScore : minWindowScore);
+    return sure(bestFirst) || sure(best) ? best : { ...bestFirst, implausible: true };
   }
 
   /** The second look: the network on the window that frames `found` as the training images framed theirs. */
@@ -344,8 +359,10 @@ function parsePlausibility(text: string, source: string): Plausibility {
   // Scores are 0-1 for spatial distributions, about 1 at a confident heatmap peak.
   const unit = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
   const mirrorBelow = p.mirrorBelow ?? p.minMeanScore;
-  if (typeof p.anatomy !== 'string' || !p.anatomy || !unit(p.minMeanScore) || !unit(mirrorBelow) || mirrorBelow! < p.minMeanScore!) {
-    throw new Error(`${source}: ${PLAUSIBILITY_KEY} must be {"anatomy": name, "minMeanScore": a score >= 0, "mirrorBelow": a score >= minMeanScore}`);
+  const minWindowScore = p.minWindowScore ?? mirrorBelow;
+  if (typeof p.anatomy !== 'string' || !p.anatomy || !unit(p.minMeanScore) || !unit(mirrorBelow) || mirrorBelow! < p.minMeanScore!
+    || !unit(minWindowScore) || minWindowScore! < p.minMeanScore!) {
+    throw new Error(`${source}: ${PLAUSIBILITY_KEY} must be {"anatomy": name, "minMeanScore": a score >= 0, "mirrorBelow": a score >= minMeanScore, "minWindowScore"?: a score >= minMeanScore}`);
   }
-  return { anatomy: p.anatomy, minMeanScore: p.minMeanScore!, mirrorBelow: mirrorBelow! };
+  return { anatomy: p.anatomy, minMeanScore: p.minMeanScore!, mirrorBelow: mirrorBelow!, minWindowScore: minWindowScore! };
 }

@@ -36,7 +36,7 @@ describe('the plausibility check: mirrored images and images that are not the mo
     } finally {
       await predictor.release();
     }
-    await expect(Predictor.create({ model: leftHalfModel(0.8, 0.5) })).rejects.toThrow(/lmk\.plausibility must be \{"anatomy": name, "minMeanScore": a score >= 0, "mirrorBelow": a score >= minMeanScore\}/);
+    await expect(Predictor.create({ model: leftHalfModel(0.8, 0.5) })).rejects.toThrow(/lmk\.plausibility must be \{"anatomy": name, "minMeanScore": a score >= 0, "mirrorBelow": a score >= minMeanScore, "minWindowScore"\?: a score >= minMeanScore\}/);
   });
 
   it('mirrors the network input row by row', () => {

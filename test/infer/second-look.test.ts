@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import sharp from 'sharp';
-import { Predictor } from '../../src/infer';
+import { Predictor, PLAUSIBILITY_KEY } from '../../src/infer';
 import { loadDataset } from '../../src/data';
 import { GraphBuilder, serializeModel } from '../../src/onnx';
 import { FRAMING_KEY, serializeFraming } from '../../src/shape';
@@ -70,6 +70,21 @@ describe('the second look (lmk.framing)', () => {
     } finally {
       await again.release();
       await once.release();
+    }
+    // minMeanScore holds for first passes over the whole frame, minWindowScore (default mirrorBelow) for a look
+    // through a window (first passes score about 1.8 here, second looks about 2.8).
+    const bounded = (bound: Record<string, number>) => Predictor.create({
+      model: bandModel({ [FRAMING_KEY]: serializeFraming(framing), [PLAUSIBILITY_KEY]: JSON.stringify({ anatomy: 'dot triangle', minMeanScore: 2, ...bound }) }), threads: 1,
+    });
+    for (const [bound, implausible] of [[{ mirrorBelow: 2.5 }, false], [{ mirrorBelow: 2.9 }, true], [{ mirrorBelow: 2.9, minWindowScore: 2.5 }, false], [{ mirrorBelow: 2.5, minWindowScore: 2.9 }, true]] as const) {
+      const predictor = await bounded(bound);
+      try {
+        const p = await predictor.predict(image);
+        expect(p.implausible === true).toBe(implausible);
+        expect(p.window === undefined).toBe(implausible);
+      } finally {
+        await predictor.release();
+      }
     }
     await expect(Predictor.create({ model: bandModel({}), reframe: true })).rejects.toThrow(/the second look at other framings needs a model that stores lmk\.framing/);
     await expect(Predictor.create({ model: bandModel({ [FRAMING_KEY]: '{"centre": 1}' }) })).rejects.toThrow(/model: lmk\.framing: must be/);
