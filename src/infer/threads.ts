@@ -1,6 +1,6 @@
 import { availableParallelism } from 'os';
 import { countMacs } from '../models/macs';
-import { ModelSpec } from '../models/spec';
+import { specFromMetadata } from '../models/spec';
 import { paddedSize } from './padding';
 
 /**
@@ -18,11 +18,8 @@ export const LIGHT_MODEL_MACS = 10e9;
  * Runtime's default (all physical cores), as the session is then nearly all the work. Undefined: that default.
  */
 export function defaultSessionThreads(metadata: Record<string, string>, grid: { height: number; width: number }, workers: number, cores = availableParallelism()): number | undefined {
-  if (!metadata['lmk.arch'] || !metadata['lmk.encoder'] || workers < 1) return undefined;
-  const spec: ModelSpec = {
-    arch: metadata['lmk.arch'] as ModelSpec['arch'], encoder: metadata['lmk.encoder'] as ModelSpec['encoder'], classes: Number(metadata['lmk.classes']),
-    inChannels: metadata['lmk.in_channels'] === '1' ? 1 : 3, widthMultiplier: Number(metadata['lmk.width_multiplier'] ?? 1),
-  };
+  const spec = specFromMetadata(metadata);
+  if (!spec || workers < 1) return undefined;
   let macs: number;
   try {
     macs = countMacs(spec, paddedSize(grid.height), paddedSize(grid.width));

@@ -51,6 +51,11 @@ function isCount(v: unknown): v is number {
 
 interface HeaderEntry { name: string; dtype: string; shape: number[]; begin: number; end: number }
 
+/** Whether the bytes are a safetensors file's (its header length, then the header's `{`), not an ONNX model's. */
+export function isSafetensors(bytes: Uint8Array): boolean {
+  return bytes.length > 8 && bytes[8] === 0x7b;
+}
+
 /**
  * Decodes a safetensors file's bytes; `source` (a file name) starts every error message.
  * Aligned F32 tensors are views into `bytes` (no copy): the result shares memory with it.

@@ -16,6 +16,18 @@ export interface ModelSpec {
   widthMultiplier?: number;
 }
 
+/**
+ * The spec an lmk model or run states in its metadata (`lmk.arch`, `lmk.encoder`, `lmk.classes`,
+ * `lmk.in_channels`, `lmk.width_multiplier`), unvalidated; undefined where it states none.
+ */
+export function specFromMetadata(m: Record<string, string>): ModelSpec | undefined {
+  if (!m['lmk.arch'] || !m['lmk.encoder'] || !m['lmk.classes']) return undefined;
+  return {
+    arch: m['lmk.arch'] as Arch, encoder: m['lmk.encoder'] as EncoderName, classes: Number(m['lmk.classes']),
+    inChannels: m['lmk.in_channels'] === '1' ? 1 : 3, widthMultiplier: Number(m['lmk.width_multiplier'] ?? 1),
+  };
+}
+
 /** A spec after validation, with defaults filled in. */
 export type ResolvedSpec = Required<ModelSpec>;
 

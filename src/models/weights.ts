@@ -2,8 +2,8 @@ import { getEncoder } from './encoders';
 import { initTensor, listTensors, TensorInfo, validateSeed } from './parameters';
 import { parseModel } from '../onnx';
 import { stateDictOfModel } from './half';
-import { parseSafetensors, readSafetensors, readWeightsBytes, SafetensorsContents } from './safetensors';
-import { ModelSpec, ResolvedSpec, resolveSpec } from './spec';
+import { isSafetensors, parseSafetensors, readSafetensors, readWeightsBytes, SafetensorsContents } from './safetensors';
+import { ModelSpec, ResolvedSpec, resolveSpec, specFromMetadata } from './spec';
 import { formatShape, sameShape, StateDict, Tensor } from './state-dict';
 
 export type { StateDict, Tensor } from './state-dict';
@@ -147,7 +147,7 @@ export async function loadWeights(path: string, spec: ModelSpec, options: Omit<I
  */
 export async function readWeightsFile(path: string): Promise<SafetensorsContents> {
   const bytes = await readWeightsBytes(path);
-  if (bytes.length > 8 && bytes[8] === 0x7b) return parseSafetensors(bytes, path);
+  if (isSafetensors(bytes)) return parseSafetensors(bytes, path);
   let model;
   try {
     model = parseModel(bytes);
@@ -156,10 +156,8 @@ export async function readWeightsFile(path: string): Promise<SafetensorsContents
   }
   // The model's own spec names its weights; the graph's other constants are not weights.
   const m = model.metadata ?? {};
-  const arch = m['lmk.arch'];
-  const encoder = m['lmk.encoder'];
-  if (!arch || !encoder || !m['lmk.classes']) throw new Error(`${path}: an ONNX model without lmk's metadata (lmk.arch, lmk.encoder, lmk.classes): not an lmk model`);
-  const spec = { arch, encoder, classes: Number(m['lmk.classes']), inChannels: Number(m['lmk.in_channels'] ?? 3), widthMultiplier: Number(m['lmk.width_multiplier'] ?? 1) } as ModelSpec;
+  const spec = specFromMetadata(m);
+  if (!spec) throw new Error(`${path}: an ONNX model without lmk's metadata (lmk.arch, lmk.encoder, lmk.classes): not an lmk model`);
   const { parameters, buffers } = listTensors(spec);
   const names = new Set([...parameters, ...buffers].map((t) => t.name));
   const all = stateDictOfModel(model);

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'fs';
 import { LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames } from '../data/landmark-names';
-import { ModelSpec } from '../models/spec';
+import { ModelSpec, specFromMetadata } from '../models/spec';
 import { readModelMetadata } from '../onnx';
 import { FRAMING_KEY, SHAPE_MODEL_KEY } from '../shape';
 import { PLAUSIBILITY_KEY } from '../infer/predictor';
-import { parseSafetensors } from '../models/safetensors';
+import { isSafetensors, parseSafetensors } from '../models/safetensors';
 import { LOSSES, LossName } from './step-graph';
 
 /** What an lmk model says of itself: the defaults of a run fine-tuned from it. */
@@ -32,14 +32,14 @@ export function readBaseModel(path: string): BaseModel | undefined {
   let metadata: Record<string, string>;
   const bytes = readFileSync(path);
   try {
-    metadata = bytes.length > 8 && bytes[8] === 0x7b ? parseSafetensors(bytes, path).metadata : readModelMetadata(bytes);
+    metadata = isSafetensors(bytes) ? parseSafetensors(bytes, path).metadata : readModelMetadata(bytes);
   } catch {
     // readWeightsFile names what is wrong with the file when the run loads it.
     return undefined;
   }
   const m = metadata;
-  if (!m['lmk.arch'] || !m['lmk.encoder'] || !m['lmk.classes']) return undefined;
-  const spec = { arch: m['lmk.arch'], encoder: m['lmk.encoder'], classes: Number(m['lmk.classes']), inChannels: Number(m['lmk.in_channels'] ?? 3), widthMultiplier: Number(m['lmk.width_multiplier'] ?? 1) } as ModelSpec;
+  const spec = specFromMetadata(m);
+  if (!spec) return undefined;
   const grid = m['lmk.grid_height'] && m['lmk.grid_width'] ? { height: Number(m['lmk.grid_height']), width: Number(m['lmk.grid_width']) } : undefined;
   const loss = LOSSES.find((l) => l === m['lmk.loss']);
   const kept = Object.fromEntries([SHAPE_MODEL_KEY, FRAMING_KEY, PLAUSIBILITY_KEY].filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
