@@ -182,20 +182,42 @@ export function toUnitRange(data: Float32Array, valueRange: [number, number]): F
 /** A decoded image as far as the grid needs it (size and values). */
 type GridSource = Pick<DecodedImage, 'width' | 'height' | 'data' | 'valueRange'> & Partial<DecodedImage>;
 
-/** What a reduced read for `grid` must keep: twice the grid's resolution on each side. */
-function reducedSizeFor(grid: Grid): { minWidth: number; minHeight: number } {
-  return { minWidth: 2 * grid.width, minHeight: 2 * grid.height };
+/**
+ * What a reduced read for `grid` must keep: `detail` times the grid's resolution on each side (2; a model
+ * with a refinement stage reads its finer crops from the same decode: src/refine).
+ */
+function reducedSizeFor(grid: Grid, detail = 2): { minWidth: number; minHeight: number } {
+  return { minWidth: detail * grid.width, minHeight: detail * grid.height };
+}
+
+export interface GridReadOptions {
+  maxPixels?: number;
+  /** Grid resolutions the decode keeps (default 2). */
+  detail?: number;
 }
 
 /** Read stage of the one input path: a file (or its bytes) decoded at the size `grid` needs. */
-export function readForGrid(source: string | Uint8Array, grid: Grid, options: { maxPixels?: number } = {}): Promise<ReducedImage> {
-  return readImageReduced(source, { ...options, ...reducedSizeFor(grid) });
+export function readForGrid(source: string | Uint8Array, grid: Grid, options: GridReadOptions = {}): Promise<ReducedImage> {
+  const { detail, ...read } = options;
+  return readImageReduced(source, { ...read, ...reducedSizeFor(grid, detail) });
 }
 
 /** An already decoded image reduced as `readForGrid` reduces files that are not JPEG. */
-export function reduceForGrid(image: GridSource, grid: Grid): ReducedImage {
-  const { minWidth, minHeight } = reducedSizeFor(grid);
+export function reduceForGrid(image: GridSource, grid: Grid, detail?: number): ReducedImage {
+  const { minWidth, minHeight } = reducedSizeFor(grid, detail);
   return reduceImage(image, shrinkFactor(image.width, image.height, minWidth, minHeight));
+}
+
+/**
+ * A finer read (`detail` above 2) brought to the shrink that a read for `grid` alone has: box means of box
+ * means are box means, so the grid input equals a one-stage model's (JPEG files, scaled while decoding, differ
+ * by the decoder's rounding).
+ */
+export function coarsenForGrid(image: ReducedImage, grid: Grid): ReducedImage {
+  const { minWidth, minHeight } = reducedSizeFor(grid);
+  const s = shrinkFactor(image.info.width, image.info.height, minWidth, minHeight);
+  if (s <= image.shrink) return image;
+  return { ...reduceImage(image, s / image.shrink), info: image.info, shrink: s };
 }
 
 /** Preprocess stage: the image on the model grid with values in [0, 1] (what augmentation works on). */

@@ -4,7 +4,7 @@ export { loadDataset, FORMATS, DEFAULT_GRIDS, SPLITS } from './load';
 export type { LoadDatasetOptions, SplitSelection } from './load';
 export { selectFold, foldAssignment, validateFolds, DEFAULT_FOLD_SEED } from './splits';
 export {
-  toGridPoint, fromGridPoint, toGridPoints, fromGridPoints, resizeToGrid, resizeReducedToGrid, readForGrid, reduceForGrid, reducedToUnitGrid, reducedWindowToUnitGrid, frameWindow, fromWindowPoint, toWindowPoint, toUnitRange, toUnitGrid, toNetworkInput, toModelInput,
+  toGridPoint, fromGridPoint, toGridPoints, fromGridPoints, resizeToGrid, resizeReducedToGrid, readForGrid, reduceForGrid, coarsenForGrid, reducedToUnitGrid, reducedWindowToUnitGrid, frameWindow, fromWindowPoint, toWindowPoint, toUnitRange, toUnitGrid, toNetworkInput, toModelInput,
   IMAGENET_MEAN, IMAGENET_STD,
 } from './grid';
 export type { Grid, Size, Window } from './grid';

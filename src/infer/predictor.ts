@@ -12,6 +12,9 @@ import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
 import { prepareImage, PreparedImage, PrepareOptions } from './prepare';
 import { defaultSessionThreads } from './threads';
+import { CROPS_INPUT, CROP_MAPS_OUTPUT, parseRefinement, REFINE_KEY } from '../refine/stages';
+import { detailFor } from '../refine/crops';
+import { Refiner } from '../refine/refiner';
 
 export interface PredictorOptions extends SessionOptions {
   /** An .onnx file written by `lmk export` or `lmk train`, the name of a shipped model (`lmk models`), or its bytes. */
@@ -46,6 +49,11 @@ export interface PredictorOptions extends SessionOptions {
    * (one more session run, for such images only), and the surer of the two is kept. Default: on where the model stores it.
    */
   reframe?: boolean;
+  /**
+   * The refinement stage of models that hold one (`lmk.refine`, src/refine): each landmark found again in a
+   * crop about it at a finer pixel size (one more session run per image). Default: on where the model has it.
+   */
+  refine?: boolean;
 }
 
 /** What a model calls the images it was made for, and how sure its landmarks must be on them (`lmk.plausibility`). */
@@ -132,7 +140,15 @@ export class Predictor {
     readonly plausibility: Plausibility | undefined,
     /** How the training images frame their landmarks; undefined when the model stores none or the second look is off. */
     readonly framing: Framing | undefined,
-  ) {}
+    /** Whether the model file holds a refinement stage (whose input every run must feed). */
+    private readonly twoStages: boolean,
+    /** Whether landmarks are refined: the model holds a refinement stage and it is on. */
+    readonly refines: boolean,
+  ) {
+    this.refiner = refines ? new Refiner(parseRefinement(metadata[REFINE_KEY], 'model'), grid, classes, inChannels, (crops, n) => this.runCrops(crops, n)) : undefined;
+  }
+
+  private readonly refiner: Refiner | undefined;
 
   /** Whether predictions carry the cephalometric measurements (the model's landmarks are ISBI 2015's nineteen). */
   get measures(): boolean {
@@ -176,6 +192,9 @@ export class Predictor {
     const storedFraming = metadata[FRAMING_KEY];
     if (o.reframe && storedFraming === undefined) throw new Error(`${source}: the second look at other framings needs a model that stores ${FRAMING_KEY} (written by lmk train)`);
     const framing = storedFraming !== undefined && o.reframe !== false ? parseFraming(storedFraming, `${source}: ${FRAMING_KEY}`) : undefined;
+    const storedRefinement = metadata[REFINE_KEY];
+    if (o.refine && storedRefinement === undefined) throw new Error(`${source}: the model has no refinement stage (${REFINE_KEY}; lmk train --first-stage writes one)`);
+    if (storedRefinement !== undefined) parseRefinement(storedRefinement, source);
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
     const output = metadata['lmk.output'] ?? 'heatmap';
     if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
@@ -189,16 +208,22 @@ export class Predictor {
       throw new Error(`${source}: ${(err as Error).message}`);
     }
     const { session, executionProvider } = opened;
-    if (!session.inputNames.includes('image') || !session.outputNames.includes('heatmaps')) {
+    const twoStages = storedRefinement !== undefined;
+    const expected = twoStages ? [['image', CROPS_INPUT], ['heatmaps', CROP_MAPS_OUTPUT]] : [['image'], ['heatmaps']];
+    if (!expected[0].every((n) => session.inputNames.includes(n)) || !expected[1].every((n) => session.outputNames.includes(n))) {
       await session.release();
-      throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
+      throw new Error(`${source}: expected an lmk model with input(s) ${expected[0].map((n) => `'${n}'`).join(', ')} and output(s) ${expected[1].map((n) => `'${n}'`).join(', ')}, found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
     }
-    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility, framing);
+    return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility, framing,
+      twoStages, twoStages && o.refine !== false);
   }
 
   /** How this model's inputs are prepared: for prepareImage, here or in worker threads. */
   get prepareOptions(): PrepareOptions {
-    return { grid: this.grid, inChannels: this.inChannels, maxPixels: this.maxPixels, ...(this.framing ? { framing: this.framing } : {}) };
+    return {
+      grid: this.grid, inChannels: this.inChannels, maxPixels: this.maxPixels, ...(this.framing ? { framing: this.framing } : {}),
+      ...(this.refiner ? { detail: detailFor(this.refiner.settings) } : {}),
+    };
   }
 
   /** Read and preprocess one image (no session needed; see prepareImage for worker threads). */
@@ -227,8 +252,28 @@ export class Predictor {
 
   /** Bare session run on an N x C x H x W tensor (H, W multiples of 32): the raw heatmaps. */
   async run(tensor: Float32Array, n: number, height: number, width: number): Promise<Float32Array> {
-    const out = await this.session.run({ image: new ort.Tensor('float32', tensor, [n, this.inChannels, height, width]) });
+    const image = new ort.Tensor('float32', tensor, [n, this.inChannels, height, width]);
+    const out = await this.session.run(this.twoStages ? { image, [CROPS_INPUT]: this.idle() } : { image }, ['heatmaps']);
     return out.heatmaps.data as Float32Array;
+  }
+
+  /** The refinement's crop side in crop pixels; undefined when landmarks are not refined. */
+  get refinementCrop(): number | undefined {
+    return this.refiner?.settings.crop;
+  }
+
+  /** Bare refinement-stage run on N crops (N x C x crop x crop): their maps, N x classes x crop x crop. */
+  async runCrops(tensor: Float32Array, n: number): Promise<Float32Array> {
+    const crop = this.refinementCrop;
+    if (crop === undefined) throw new Error('the model has no refinement stage, or it is off');
+    const crops = new ort.Tensor('float32', tensor, [n, this.inChannels, crop, crop]);
+    const out = await this.session.run({ image: this.idle(), [CROPS_INPUT]: crops }, [CROP_MAPS_OUTPUT]);
+    return out[CROP_MAPS_OUTPUT].data as Float32Array;
+  }
+
+  /** The input of the stage a run does not want (see src/refine/stages.ts). */
+  private idle(): ort.Tensor {
+    return new ort.Tensor('float32', new Float32Array(this.inChannels * 32 * 32), [1, this.inChannels, 32, 32]);
   }
 
   /**
@@ -254,12 +299,24 @@ export class Predictor {
       const second = await looked(mirrored);
       if (second.meanScore > best.meanScore) best = second;
     }
-    if (!this.plausibility) return best;
-    // minMeanScore was calibrated on first passes over the whole frame; a look through a window (the second
-    // look, or the pixel spacing's) lifts other radiographs' scores too, and has its own bound.
-    const { minMeanScore, minWindowScore } = this.plausibility;
-    const sure = (p: Prediction) => p.meanScore >= (p.window === undefined ? minMeanScore : minWindowScore);
-    return sure(bestFirst) || sure(best) ? best : { ...bestFirst, implausible: true };
+    if (this.plausibility) {
+      // minMeanScore was calibrated on first passes over the whole frame; a look through a window (the second
+      // look, or the pixel spacing's) lifts other radiographs' scores too, and has its own bound.
+      const { minMeanScore, minWindowScore } = this.plausibility;
+      const sure = (p: Prediction) => p.meanScore >= (p.window === undefined ? minMeanScore : minWindowScore);
+      if (!sure(bestFirst) && !sure(best)) return { ...bestFirst, implausible: true };
+    }
+    return this.refiner ? this.refined(best, prepared) : best;
+  }
+
+  /** The refinement stage on the chosen pass; its scores (and so the plausibility check) stay the first stage's. */
+  private async refined(p: Prediction, prepared: PreparedImage): Promise<Prediction> {
+    const { width: W } = prepared.info;
+    const mirrored = p.mirrored === true;
+    const window = p.window ?? prepared.window;
+    const facing = mirrored ? p.landmarks.map(([x, y]): Point => [W - 1 - x, y]) : p.landmarks;
+    const refined = await this.refiner!.refine(facing, mirrored ? mirrorWindow(window, W) : window, prepared.detail ?? prepared.reduced, mirrored);
+    return { ...p, ...this.placed(refined.points, prepared.info, mirrored) };
   }
 
   /** The second look: the network on the window that frames `found` as the training images framed theirs. */
@@ -295,20 +352,26 @@ export class Predictor {
     const scores = Array.from(decoded.scores);
     const check = this.shapeModel ? checkShape(landmarks, scores, this.shapeModel) : undefined;
     if (check) landmarks = check.points;
+    const meanScore = scores.reduce((a, b) => a + b, 0) / scores.length;
+    return {
+      width: info.width, height: info.height, scores, meanScore, ...this.placed(landmarks, info, mirrored),
+      ...(check ? { replaced: check.replaced } : {}), ...(mirrored ? { mirrored: true as const } : {}),
+    };
+  }
+
+  /**
+   * What follows from landmarks found where the patient faces as in training: their pixels in the image
+   * (mirrored back for a mirrored pass: x -> W - 1 - x), in mm where the spacing is known, and the measurements.
+   */
+  private placed(facing: Point[], info: PreparedImage['info'], mirrored: boolean): Pick<Prediction, 'landmarks' | 'landmarksMm' | 'measurements'> {
     const spacing = info.pixelSpacingMm ?? (this.pixelSpacingMm ? [this.pixelSpacingMm, this.pixelSpacingMm] : undefined);
     // Cephalograms are taken with square pixels; where a file says otherwise, MW takes their mean.
-    const measurements = this.measures ? cephalometricMeasurements(landmarks, spacing ? (spacing[0] + spacing[1]) / 2 : undefined) : undefined;
-    if (mirrored) landmarks = landmarks.map(([x, y]): Point => [info.width - 1 - x, y]);
-    const meanScore = scores.reduce((a, b) => a + b, 0) / scores.length;
-    const prediction: Prediction = {
-      width: info.width, height: info.height, landmarks, scores, meanScore,
-      ...(check ? { replaced: check.replaced } : {}), ...(measurements ? { measurements } : {}), ...(mirrored ? { mirrored: true as const } : {}),
+    const measurements = this.measures ? cephalometricMeasurements(facing, spacing ? (spacing[0] + spacing[1]) / 2 : undefined) : undefined;
+    const landmarks = mirrored ? facing.map(([x, y]): Point => [info.width - 1 - x, y]) : facing;
+    return {
+      landmarks, ...(measurements ? { measurements } : {}),
+      ...(spacing ? { landmarksMm: landmarks.map(([x, y]): Point => [x * spacing[1], y * spacing[0]]) } : {}),
     };
-    if (spacing) {
-      const [row, col] = spacing;
-      prediction.landmarksMm = landmarks.map(([x, y]) => [x * col, y * row]);
-    }
-    return prediction;
   }
 
   /** Why an implausible prediction is refused, in one line (undefined for a plausible one). */

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'os';
 import { countMacs } from '../models/macs';
 import { specFromMetadata } from '../models/spec';
+import { refinementSpec } from '../refine/stages';
 import { paddedSize } from './padding';
 
 /**
@@ -15,7 +16,8 @@ export const LIGHT_MODEL_MACS = 10e9;
 /**
  * Session threads on the CPU when none are given and `workers` threads prepare images beside the session:
  * a light model leaves the workers their cores (cores - workers, at least 1); any other takes ONNX
- * Runtime's default (all physical cores), as the session is then nearly all the work. Undefined: that default.
+ * Runtime's default (all physical cores), as the session is then nearly all the work. A refined model's
+ * count holds its crops. Undefined: that default.
  */
 export function defaultSessionThreads(metadata: Record<string, string>, grid: { height: number; width: number }, workers: number, cores = availableParallelism()): number | undefined {
   const spec = specFromMetadata(metadata);
@@ -23,6 +25,9 @@ export function defaultSessionThreads(metadata: Record<string, string>, grid: { 
   let macs: number;
   try {
     macs = countMacs(spec, paddedSize(grid.height), paddedSize(grid.width));
+    // A refined model also runs one crop per landmark.
+    const refinement = refinementSpec(metadata, 'model');
+    if (refinement) macs += spec.classes * countMacs(refinement.spec, refinement.crop, refinement.crop);
   } catch {
     return undefined;
   }

@@ -25,8 +25,8 @@ port.on('message', (request: PrepareRequest) => {
   queue = queue.then(async () => {
     try {
       const result = await prepareTimed(request.source, options);
-      const transfer = [result.input.buffer as ArrayBuffer, result.reduced.data.buffer as ArrayBuffer];
-      if (result.preview) transfer.push(result.preview.data.buffer as ArrayBuffer);
+      // The finer decode of a refined model may be the grid's own (a small image): each buffer once.
+      const transfer = [...new Set([result.input, result.reduced.data, result.detail?.data, result.preview?.data].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer))];
       const reply: PrepareReply = { id: request.id, ok: true, result };
       port.postMessage(reply, transfer);
     } catch (err) {

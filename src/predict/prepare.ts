@@ -49,7 +49,7 @@ async function greyPreview(image: ReducedImage, maxSide: number): Promise<GreyPr
  */
 export async function prepareTimed(source: string | Uint8Array, o: PrepareTaskOptions): Promise<TimedPreparedImage> {
   const t0 = performance.now();
-  const image = await readForGrid(source, o.grid, { maxPixels: o.maxPixels });
+  const image = await readForGrid(source, o.grid, { maxPixels: o.maxPixels, detail: o.detail });
   const t1 = performance.now();
   const prepared = prepareReduced(image, o);
   const t2 = performance.now();

@@ -3,8 +3,8 @@ import type { PredictionRecord } from '../eval';
 import { Predictor } from '../infer';
 
 /** Predictions for every item with one model; `onItem` after each image. */
-export async function predictItems(model: string, items: LandmarkItem[], options: { threads?: number; shapeCheck?: boolean; reframe?: boolean; onItem?: (done: number) => void } = {}): Promise<PredictionRecord[]> {
-  const predictor = await Predictor.create({ model, threads: options.threads, shapeCheck: options.shapeCheck, reframe: options.reframe });
+export async function predictItems(model: string, items: LandmarkItem[], options: { threads?: number; shapeCheck?: boolean; reframe?: boolean; refine?: boolean; onItem?: (done: number) => void } = {}): Promise<PredictionRecord[]> {
+  const predictor = await Predictor.create({ model, threads: options.threads, shapeCheck: options.shapeCheck, reframe: options.reframe, refine: options.refine });
   try {
     const out: PredictionRecord[] = [];
     for (const item of items) {

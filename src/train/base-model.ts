@@ -5,7 +5,9 @@
 import { readFileSync } from 'fs';
 import { LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames } from '../data/landmark-names';
 import { ModelSpec, specFromMetadata } from '../models/spec';
-import { readModelMetadata } from '../onnx';
+import { Model, parseModel, readModelMetadata } from '../onnx';
+import type { RefineSettings } from '../refine/crops';
+import { REFINE_KEY, refinementOf } from '../refine/stages';
 import { FRAMING_KEY, SHAPE_MODEL_KEY } from '../shape';
 import { PLAUSIBILITY_KEY } from '../infer/predictor';
 import { isSafetensors, parseSafetensors } from '../models/safetensors';
@@ -25,6 +27,13 @@ export interface BaseModel {
    * a small set has none of).
    */
   kept: Record<string, string>;
+  /** A two-stage model's refinement stage: the fine-tuned first stage is joined to it (it refines crops whichever first stage centred them). */
+  refinement?: KeptRefinement;
+}
+
+export interface KeptRefinement {
+  model: Model;
+  settings: RefineSettings;
 }
 
 /** Metadata of an lmk model or weights file; undefined for weights that are not lmk's (ImageNet, smp). */
@@ -42,11 +51,18 @@ export function readBaseModel(path: string): BaseModel | undefined {
   if (!spec) return undefined;
   const grid = m['lmk.grid_height'] && m['lmk.grid_width'] ? { height: Number(m['lmk.grid_height']), width: Number(m['lmk.grid_width']) } : undefined;
   const loss = LOSSES.find((l) => l === m['lmk.loss']);
+  const refinement = !isSafetensors(bytes) && m[REFINE_KEY] !== undefined ? keptRefinement(parseModel(bytes)) : undefined;
   const kept = Object.fromEntries([SHAPE_MODEL_KEY, FRAMING_KEY, PLAUSIBILITY_KEY].filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
   return {
     spec, grid, ...(m['lmk.sigma'] ? { sigma: Number(m['lmk.sigma']) } : {}), ...(loss ? { loss } : {}),
     ...(m[LANDMARK_NAMES_KEY] ? { landmarkNames: parseLandmarkNames(m[LANDMARK_NAMES_KEY], spec.classes, path) } : {}), kept,
+    ...(refinement ? { refinement } : {}),
   };
+}
+
+function keptRefinement(joined: Model): KeptRefinement {
+  const { model, settings: { output: _output, ...settings } } = refinementOf(joined);
+  return { model, settings };
 }
 
 /** Fine-tuning sets up to this many images get the small-set defaults below. */

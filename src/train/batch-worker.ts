@@ -1,10 +1,10 @@
 /** A batch-assembly thread (see batches.ts): answers each request with a batch, its arrays transferred. */
 import { parentPort, workerData } from 'worker_threads';
 import { assembleBatch, WorkerInit, WorkerReply, WorkerRequest } from './batches';
-import type { SampleCache } from './samples';
+import { sampleCache } from './samples';
 
 const init = workerData as WorkerInit;
-const cache: SampleCache = new Map();
+const cache = sampleCache();
 const port = parentPort!;
 
 // Requests are served one at a time, in order, so a worker never holds two batches' images at once.

@@ -7,7 +7,8 @@
 import { Worker } from 'worker_threads';
 import { workerScript } from '../util/worker-script';
 import type { LandmarkItem } from '../data/types';
-import { prepareSample, SampleCache, SampleConfig } from './samples';
+import { prepareCropSample } from './crop-samples';
+import { prepareSample, SampleCache, sampleCache, SampleConfig } from './samples';
 
 export interface Batch {
   /** [n, inChannels, paddedHeight, paddedWidth], ImageNet-normalised, zero-padded bottom/right. */
@@ -18,9 +19,10 @@ export interface Batch {
   gridLandmarks: Float32Array[];
 }
 
-/** One sample of a batch: which item, and the seed of its augmentation (null: none). */
+/** One sample of a batch: which item (and for the refinement stage which landmark's crop), and the seed of its augmentation (null: none). */
 export interface SampleRequest {
   item: number;
+  landmark?: number;
   augmentSeed: number | null;
 }
 
@@ -46,7 +48,10 @@ export async function assembleBatch(items: LandmarkItem[], config: SampleConfig,
   const targets = new Float32Array(samples.length * classes * plane);
   const gridLandmarks: Float32Array[] = [];
   for (let k = 0; k < samples.length; k++) {
-    const s = await prepareSample(items[samples[k].item], config, samples[k].augmentSeed, cache);
+    const { item, landmark, augmentSeed } = samples[k];
+    const s = config.refine
+      ? await prepareCropSample(items[item], landmark ?? 0, config, config.refine, augmentSeed, cache.crops)
+      : await prepareSample(items[item], config, augmentSeed, cache);
     images.set(s.image, k * inChannels * plane);
     targets.set(s.target, k * classes * plane);
     gridLandmarks.push(s.gridLandmarks);
@@ -63,7 +68,7 @@ interface Pending {
 export class BatchMaker {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
-  private readonly cache: SampleCache = new Map();
+  private readonly cache: SampleCache = sampleCache();
   private nextId = 0;
   private nextWorker = 0;
   private failure: Error | undefined;

@@ -40,6 +40,8 @@ export interface RunSettings {
   augmentation?: object;
   weightDecay: number;
   trainIds: string[];
+  /** The refinement stage's crop sampling (absent for a first stage). */
+  refine?: object;
 }
 
 export interface TrainState {

@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../util/fs';
 import { Batch, BatchMaker, SampleRequest } from './batches';
 import { Checkpoint, loadCheckpoint, saveCheckpoint, TrainState } from './checkpoint';
 import { loadInitialWeights, writeModel } from './model-file';
-import { Resolved, resolveOptions, settingsDifference, settingsOf, TrainOptions } from './options';
+import { epochUnits, Resolved, resolveOptions, settingsDifference, settingsOf, TrainOptions } from './options';
 import type { SampleConfig } from './samples';
 import { cosineLr, EarlyStopping, ReduceLROnPlateau } from './schedule';
 import { TrainStep } from './step';
@@ -90,21 +90,23 @@ export class TrainingDivergedError extends Error {
 
 /** Optimizer steps the run trains for in all. */
 function targetSteps(r: Resolved): number {
-  return r.steps ?? Math.floor(r.train.length / r.batch) * r.epochs!;
+  return r.steps ?? Math.floor(epochUnits(r) / r.batch) * r.epochs!;
 }
 
 /** The training data order: epoch e's permutation of the items and each sample's augmentation seed. */
 function epochPlan(r: Resolved, epoch: number): SampleRequest[][] {
-  const n = r.train.length;
+  const n = epochUnits(r);
   const order = r.shuffle ? new Random(derivedSeed(r.seed, `order:${epoch}`)).permutation(n) : Array.from({ length: n }, (_, i) => i);
   const batches: SampleRequest[][] = [];
+  const k = r.spec.classes;
+  const request = (unit: number): SampleRequest => {
+    if (!r.refine) return { item: unit, augmentSeed: r.augment ? derivedSeed(r.seed, `augment:${epoch}:${unit}`) : null };
+    const item = Math.floor(unit / k);
+    const landmark = unit % k;
+    return { item, landmark, augmentSeed: r.augment ? derivedSeed(r.seed, `augment:${epoch}:${item}:${landmark}`) : null };
+  };
   // The step graph has a fixed batch size: a last partial batch is dropped (it is in another order next epoch).
-  for (let b = 0; b + r.batch <= n; b += r.batch) {
-    batches.push(order.slice(b, b + r.batch).map((item) => ({
-      item,
-      augmentSeed: r.augment ? derivedSeed(r.seed, `augment:${epoch}:${item}`) : null,
-    })));
-  }
+  for (let b = 0; b + r.batch <= n; b += r.batch) batches.push(order.slice(b, b + r.batch).map(request));
   return batches;
 }
 
@@ -199,7 +201,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     loss: r.loss, weightDecay: r.weightDecay, network: (layers, images) => buildNetwork(layers, r.spec, images),
   }, weights, { threads: options.threads, executionProvider: options.executionProvider, stepsPerRun: r.stepsPerRun });
 
-  const sampleConfig: SampleConfig = { grid: r.grid, padded: r.padded, sigma: r.sigma, classes: r.spec.classes, inChannels: r.spec.inChannels, augmentation: r.augmentation, framing: r.framing };
+  const sampleConfig: SampleConfig = { grid: r.grid, padded: r.padded, sigma: r.sigma, classes: r.spec.classes, inChannels: r.spec.inChannels, augmentation: r.augmentation, framing: r.framing,
+    ...(r.refine ? { refine: r.refine.sampling } : {}) };
   const trainBatches = new BatchMaker(r.train, sampleConfig, r.workers);
   const validationBatches = r.validation.length ? new BatchMaker(r.validation, sampleConfig, 0) : undefined;
 
@@ -219,7 +222,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     }
     const plateau = new ReduceLROnPlateau(r.plateau, r.lr, state.plateau);
     const stopping = new EarlyStopping(r.earlyStoppingPatience, state.earlyStopping);
-    const batchesPerEpoch = Math.floor(r.train.length / r.batch);
+    const batchesPerEpoch = Math.floor(epochUnits(r) / r.batch);
     const totalSteps = targetSteps(r);
     const hasValidation = r.validation.length > 0;
     // Training time of earlier sessions of this run plus this one's (from its start, setup included).

@@ -1,13 +1,15 @@
 /** The files a run starts from and ends with: initial weights in, the model (safetensors and ONNX) out. */
 import { promises as fsp } from 'fs';
-import { dirname } from 'path';
+import { basename, dirname } from 'path';
 import { LANDMARK_NAMES_KEY, serializeLandmarkNames } from '../data/landmark-names';
 import { exportModel } from '../models/export';
 import { writeSafetensors } from '../models/safetensors';
 import { ModelSpec, resolveSpec } from '../models/spec';
 import type { StateDict } from '../models/state-dict';
 import { importSafetensors, readWeightsFile } from '../models/weights';
-import { Model, saveModel } from '../onnx';
+import { Model, parseModel, saveModel } from '../onnx';
+import { REFINE_MIN_SCORE } from '../refine/crops';
+import { joinStages } from '../refine/stages';
 import { buildShapeModel, FRAMING_KEY, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, serializeFraming, serializeShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import type { Resolved } from './options';
 import { outputKind } from './step-graph';
@@ -22,6 +24,7 @@ export async function loadInitialWeights(path: string, spec: ModelSpec, seed: nu
 }
 
 export async function writeModel(modelPath: string, onnxPath: string, weights: StateDict, r: Resolved): Promise<void> {
+  if (r.refine) return writeRefinedModel(modelPath, onnxPath, weights, r);
   const metadata = {
     'lmk.grid_height': String(r.grid.height),
     'lmk.grid_width': String(r.grid.width),
@@ -40,7 +43,25 @@ export async function writeModel(modelPath: string, onnxPath: string, weights: S
     metadata: { ...metadata, 'lmk.loss': r.loss, 'lmk.output': outputKind(r.loss), [LANDMARK_NAMES_KEY]: serializeLandmarkNames(r.landmarkNames) },
   });
   if (r.loss === 'bce' || r.loss === 'softmax_ce') outputProbabilities(model, r.loss);
-  await saveModel(model, onnxPath);
+  await saveModel(r.keptRefinement ? joinStages(model, r.keptRefinement.model, r.keptRefinement.settings) : model, onnxPath);
+}
+
+/**
+ * The refinement stage's run: its weights alone in the safetensors file, and the ONNX model of both stages
+ * (its first stage's file with this stage joined: src/refine/stages.ts), which lmk predict and eval read.
+ */
+async function writeRefinedModel(modelPath: string, onnxPath: string, weights: StateDict, r: Resolved): Promise<void> {
+  const { firstStage, sampling } = r.refine!;
+  const metadata = {
+    'lmk.stage': 'refinement', 'lmk.crop': String(r.grid.width), 'lmk.crop_factor': String(sampling.factor), 'lmk.sigma': String(r.sigma),
+    'lmk.first_stage': basename(firstStage.path),
+  };
+  await fsp.mkdir(dirname(modelPath), { recursive: true });
+  await writeSafetensors(modelPath, weights, metadata);
+  const refinement = exportModel(r.spec, weights, { metadata: { ...metadata, 'lmk.loss': r.loss, 'lmk.output': outputKind(r.loss) } });
+  if (r.loss === 'bce' || r.loss === 'softmax_ce') outputProbabilities(refinement, r.loss);
+  await fsp.mkdir(dirname(onnxPath), { recursive: true });
+  await saveModel(joinStages(parseModel(firstStage.bytes), refinement, { crop: r.grid.width, factor: sampling.factor, sigma: r.sigma, minScore: REFINE_MIN_SCORE }), onnxPath);
 }
 
 /**

@@ -10,7 +10,10 @@ import { paddedSize } from '../infer/padding';
 import { validateSeed } from '../models/parameters';
 import { ModelSpec, resolveSpec } from '../models/spec';
 import { buildFraming, Framing, FRAMING_KEY, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, parseFraming } from '../shape';
+import type { FirstStage } from '../refine/first-stage';
+import type { KeptRefinement } from './base-model';
 import type { RunSettings } from './checkpoint';
+import type { CropSampling } from './crop-samples';
 import { DEFAULT_PLATEAU, LR_SCHEDULES, LrSchedule, PlateauOptions } from './schedule';
 import { LOSSES, LossName } from './step-graph';
 import { defaultStepsPerRun } from './step';
@@ -45,6 +48,14 @@ export interface TrainOptions {
    * model, the plausibility bound: see train/base-model.ts).
    */
   keptMetadata?: Record<string, string>;
+  /** The refinement stage of a two-stage model fine-tuned from, joined to the new first stage (train/base-model.ts). */
+  keptRefinement?: KeptRefinement;
+  /**
+   * Train the refinement stage of a first-stage model instead (src/refine): samples are crops about each
+   * landmark, `grid` is the crop's (square, a multiple of 32) and `sigma` in crop pixels; the model file
+   * written holds both stages. Read the first stage with readFirstStage.
+   */
+  refine?: { firstStage: FirstStage; factor: number; jitter: number };
   /** Random affine and intensity augmentation of training samples. Default true. */
   augment?: boolean;
   /** Its ranges (default DEFAULT_AUGMENT: up to 10 degrees, 10 % scale, 5 % shift, mild intensity changes). */
@@ -101,8 +112,11 @@ export interface Resolved {
   spec: Required<ModelSpec>;
   landmarkNames: LandmarkName[];
   keptMetadata: Record<string, string>;
+  keptRefinement: KeptRefinement | undefined;
   /** How the training images frame their landmarks: the base model's when fine-tuning, else the training items'. */
   framing: Framing | undefined;
+  /** Training the refinement stage: its first stage and how crops are drawn. */
+  refine: { firstStage: FirstStage; sampling: CropSampling } | undefined;
   train: LandmarkItem[];
   validation: LandmarkItem[];
   grid: { height: number; width: number };
@@ -151,7 +165,7 @@ export function resolveOptions(o: TrainOptions): Resolved {
   if (o.epochs !== undefined && o.steps !== undefined) fail('give epochs or steps, not both');
   positiveInteger('epochs', o.epochs);
   positiveInteger('steps', o.steps);
-  if (o.train.length < batch) fail(`${o.train.length} training item(s) cannot fill a batch of ${batch}`);
+  if (o.train.length * (o.refine ? spec.classes : 1) < batch) fail(`${o.train.length} training item(s) cannot fill a batch of ${batch}`);
   const ids = new Set<string>();
   for (const item of o.train) {
     if (item.landmarks.length !== spec.classes) fail(`${item.imagePath}: ${item.landmarks.length} landmarks, the model has ${spec.classes} classes`);
@@ -186,14 +200,16 @@ export function resolveOptions(o: TrainOptions): Resolved {
   if (!(Number.isInteger(workers) && workers >= 0)) fail(`workers must be a whole number >= 0, got ${workers}`);
   const padded = { height: paddedSize(o.grid.height), width: paddedSize(o.grid.width) };
   positiveInteger('steps per run', o.stepsPerRun);
-  const landmarkNames = o.landmarkNames ?? numberedLandmarkNames(spec.classes);
+  const landmarkNames = o.landmarkNames ?? o.refine?.firstStage.landmarkNames ?? numberedLandmarkNames(spec.classes);
   if (landmarkNames.length !== spec.classes) fail(`${landmarkNames.length} landmark names for a model of ${spec.classes} classes`);
+  const refine = o.refine && resolveRefine(o, spec.classes);
   const keptFraming = o.keptMetadata?.[FRAMING_KEY];
-  const framing = keptFraming !== undefined ? parseFraming(keptFraming, `train: ${FRAMING_KEY}`)
-    : spec.classes >= MIN_SHAPE_LANDMARKS && o.train.length >= MIN_SHAPE_ITEMS ? buildFraming(o.train) : undefined;
+  const framing = refine ? refine.firstStage.framing
+    : keptFraming !== undefined ? parseFraming(keptFraming, `train: ${FRAMING_KEY}`)
+      : spec.classes >= MIN_SHAPE_LANDMARKS && o.train.length >= MIN_SHAPE_ITEMS ? buildFraming(o.train) : undefined;
   const stepsPerRun = o.stepsPerRun ?? defaultStepsPerRun({ batch, inChannels: spec.inChannels, classes: spec.classes, ...padded }, o.executionProvider);
   return {
-    spec, landmarkNames, keptMetadata: o.keptMetadata ?? {}, framing, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
+    spec, landmarkNames, keptMetadata: o.keptMetadata ?? {}, keptRefinement: o.refine ? undefined : o.keptRefinement, framing, refine, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
     padded,
     sigma: o.sigma, loss, lr, weightDecay, batch,
     epochs: o.steps === undefined ? o.epochs ?? 200 : undefined, steps: o.steps,
@@ -202,10 +218,28 @@ export function resolveOptions(o: TrainOptions): Resolved {
   };
 }
 
+/** The refinement stage's checks: a square crop the network takes as it is, the first stage's landmarks, no validation yet. */
+function resolveRefine(o: TrainOptions, classes: number): Resolved['refine'] {
+  const { firstStage, factor, jitter } = o.refine!;
+  const crop = o.grid.width;
+  if (o.grid.height !== crop || crop % 32 !== 0) fail(`the refinement stage's crop must be square and a multiple of 32, got ${o.grid.height}x${crop}`);
+  if (!(factor > 0 && Number.isFinite(factor))) fail(`the crop factor must be a positive number, got ${factor}`);
+  if (!(jitter >= 0 && Number.isFinite(jitter))) fail(`the crop jitter must be a number >= 0, got ${jitter}`);
+  if (firstStage.classes !== classes) fail(`${firstStage.path}: the first stage finds ${firstStage.classes} landmarks, the refinement stage ${classes}`);
+  if (o.validation?.length) fail('the refinement stage trains without validation (its crops are scored by lmk eval on the joined model): give no validation items (--val-fraction 0)');
+  return { firstStage, sampling: { firstGrid: firstStage.grid, factor, jitter } };
+}
+
+/** Training units per epoch: the items, or for the refinement stage each item's crop about each landmark. */
+export function epochUnits(r: Resolved): number {
+  return r.train.length * (r.refine ? r.spec.classes : 1);
+}
+
 export function settingsOf(r: Resolved): RunSettings {
   return {
     spec: r.spec, grid: r.grid, sigma: r.sigma, batch: r.batch, loss: r.loss, seed: r.seed,
     shuffle: r.shuffle, augment: r.augment, ...(r.augment ? { augmentation: r.augmentation } : {}), weightDecay: r.weightDecay, trainIds: r.train.map((i) => i.id),
+    ...(r.refine ? { refine: r.refine.sampling } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import type { LandmarkItem, Point } from '../data/types';
 import { renderHeatmaps } from '../heatmaps';
 import { padBottomRight } from '../infer/padding';
 import { Framing, framingWindow, reframes } from '../shape/framing';
+import type { CropSampling, CropSource } from './crop-samples';
 
 export interface SampleConfig {
   grid: { height: number; width: number };
@@ -24,6 +25,8 @@ export interface SampleConfig {
   augmentation: AugmentOptions;
   /** How the model's images frame their landmarks (none: every image as a whole). */
   framing?: Framing;
+  /** Training the refinement stage: samples are crops about one landmark (crop-samples.ts); `grid` is the crop's. */
+  refine?: CropSampling;
 }
 
 export interface PreparedSample {
@@ -41,10 +44,15 @@ interface GridImage {
   window: Window;
 }
 
-/** Grid images by image path: reading and resampling an x-ray costs more than a step's data work. */
-export type SampleCache = Map<string, GridImage>;
+/** Grid images (or the refinement's crop sources) by image path: reading an x-ray costs more than a step's data work. */
+export interface SampleCache {
+  grids: Map<string, GridImage>;
+  crops: Map<string, CropSource>;
+}
 
-async function gridImage(item: LandmarkItem, config: SampleConfig, cache: SampleCache): Promise<GridImage> {
+export const sampleCache = (): SampleCache => ({ grids: new Map(), crops: new Map() });
+
+async function gridImage(item: LandmarkItem, config: SampleConfig, cache: Map<string, GridImage>): Promise<GridImage> {
   const cached = cache.get(item.imagePath);
   if (cached) return cached;
   const image = await readForGrid(item.imagePath, config.grid);
@@ -64,7 +72,7 @@ async function gridImage(item: LandmarkItem, config: SampleConfig, cache: Sample
 export async function prepareSample(item: LandmarkItem, config: SampleConfig, augmentSeed: number | null, cache: SampleCache): Promise<PreparedSample> {
   const { grid, padded } = config;
   if (config.inChannels !== 3) throw new Error(`training reads grey x-rays as 3 identical channels; the model has ${config.inChannels} input channel(s)`);
-  const shown = await gridImage(item, config, cache);
+  const shown = await gridImage(item, config, cache.grids);
   let unit = shown.unit;
   let points: Point[] = item.landmarks.map((p) => toWindowPoint(p, shown.window, grid));
   if (augmentSeed !== null) {

@@ -17,6 +17,11 @@ describe('session threads by default', () => {
     expect(defaultSessionThreads({ 'lmk.classes': '2' }, { height: 64, width: 48 }, 1, 2)).toBeUndefined();
     expect(defaultSessionThreads({ ...head, 'lmk.encoder': 'no-such-encoder' }, grid, 1, 2)).toBeUndefined();
   });
+  it("a refined model counts its crops: the recipe's (19 crops of 64x64 at width 1/4) stays light, full-width 256x256 crops do not", () => {
+    const refine = (r: object) => ({ ...head, 'lmk.refine': JSON.stringify({ crop: 64, factor: 2, sigma: 2, minScore: 0.7, output: 'spatial-softmax', arch: 'unet', encoder: 'vgg19', widthMultiplier: 0.25, ...r }) });
+    expect(defaultSessionThreads(refine({}), grid, 1, 2)).toBe(1);
+    expect(defaultSessionThreads(refine({ crop: 256, widthMultiplier: 1 }), grid, 1, 2)).toBeUndefined();
+  });
   it('the Predictor applies it where threads are not given and preparation workers are', async () => {
     const spec: ModelSpec = { arch: 'unet', encoder: 'vgg19', classes: 2, inChannels: 3, widthMultiplier: 0.125 };
     const model = serializeModel(exportModel(spec, initStateDict(spec, 1), { metadata: { 'lmk.grid_height': '64', 'lmk.grid_width': '64' } }));

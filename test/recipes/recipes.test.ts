@@ -4,6 +4,8 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
 import { buildCli } from '../train/built-cli';
+import { readModelMetadata } from '../../src/onnx';
+import { REFINE_MIN_SCORE } from '../../src/refine/crops';
 
 const RECIPES = resolve(__dirname, '..', '..', 'scripts', 'recipes');
 /** Trains a few seconds and scores twice; the ceiling leaves room for a busy machine. */
@@ -73,4 +75,22 @@ describeWithSharedData('the CPU recipe end to end, a few seconds of training (IS
     expect(scored.baseline.mre.value).toBeLessThan(scored.mre.value);
     expect(r.stdout).toMatch(/MRE/);
   }, SLOW_TEST_MS);
+});
+
+describeWithSharedData('the two-stage CPU recipe end to end, seconds of each stage (ISBI 2015 images)', () => {
+  test('trains the first stage into OUT/first, the refinement into OUT, and scores both', () => {
+    const out = join(dir, 'refined');
+    const root = isbiSubset(join(dir, 'isbi-subset-refined'), 8, 4);
+    const r = recipe('isbi2015-cpu-refined.sh', ['--root', root, '--out', out, '--minutes', '0.2', '--', '--quiet']);
+    expect(r.status).toBe(0);
+    for (const f of ['first/model.onnx', 'first/test1.json', 'model.onnx', 'model.safetensors', 'train.jsonl', 'test1.json']) expect(existsSync(join(out, f))).toBe(true);
+    const first = JSON.parse(readFileSync(join(out, 'first', 'test1.json'), 'utf8'));
+    const both = JSON.parse(readFileSync(join(out, 'test1.json'), 'utf8'));
+    expect(both.n_images).toBe(4);
+    expect(both.baseline.mre.value).toBeCloseTo(first.baseline.mre.value, 9);
+    expect(Number.isFinite(both.mre.value)).toBe(true);
+    // The model file holds both stages, with the recipe's settings (seconds of training seldom pass the gate).
+    const metadata = readModelMetadata(readFileSync(join(out, 'model.onnx')));
+    expect(JSON.parse(metadata['lmk.refine'])).toMatchObject({ crop: 64, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE, output: 'spatial-softmax' });
+  }, 2 * SLOW_TEST_MS);
 });

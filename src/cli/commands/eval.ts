@@ -19,6 +19,7 @@ interface EvalArgs {
   model?: string;
   'shape-check'?: boolean;
   reframe?: boolean;
+  refine?: boolean;
   split: string;
   protocol: string;
   thresholds?: string;
@@ -47,6 +48,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     .option('thresholds', { type: 'string', describe: 'SDR thresholds, comma-separated (default: head 2,2.5,3,4 mm; hand 2,4,10 mm; chest 3,6,9 px)' })
     .option('threads', { type: 'number', describe: 'ONNX Runtime threads with --model' })
     .option('shape-check', { type: 'boolean', describe: 'with --model: the Predictor\'s shape check (default: on when the model stores a training shape; --no-shape-check to turn off)' })
+    .option('refine', { type: 'boolean', describe: 'with --model: the refinement stage of models that hold one (default: on; --no-refine for the first stage alone)' })
     .option('reframe', { type: 'boolean', describe: 'with --model: the Predictor\'s second look at images framed unlike the training images (default: on when the model stores lmk.framing; --no-reframe to turn off)' })
     .option('json', { type: 'boolean', default: false, describe: 'print {"n_images", "mre": {"value", "unit", "std"}, "sdr": {"2": pct, ...}, "per_landmark": [...], "baseline": {"n_train", "mre", "sdr"}}' })
     .check((args) => {
@@ -69,7 +71,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       const bar = progressBar('predict |{bar}| {value}/{total} images | {eta_formatted} left', args.json, 10);
       bar?.start(dataset.items.length, 0);
       try {
-        const records = await predictItems(args.model as string, dataset.items, { threads: args.threads, shapeCheck: args['shape-check'], reframe: args.reframe, onItem: (done) => bar?.update(done) });
+        const records = await predictItems(args.model as string, dataset.items, { threads: args.threads, shapeCheck: args['shape-check'], reframe: args.reframe, refine: args.refine, onItem: (done) => bar?.update(done) });
         predictions = new Map(records.map((r) => [r.id, r.landmarks]));
       } finally {
         bar?.stop();

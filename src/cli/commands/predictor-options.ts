@@ -18,6 +18,7 @@ export interface PredictorArgs {
   'max-pixels'?: number;
   'shape-check'?: boolean;
   reframe?: boolean;
+  refine?: boolean;
   'pixel-spacing'?: number;
   'keep-implausible': boolean;
 }
@@ -39,6 +40,7 @@ export function withPredictorOptions<T>(y: Argv<T>): Argv<T> {
     .option('decode', { type: 'string', choices: DECODE_METHODS, default: 'soft-argmax', describe: 'heatmap decoding' })
     .option('max-pixels', { type: 'number', describe: 'refuse images with more pixels (default 268402689)' })
     .option('shape-check', { type: 'boolean', describe: 'replace far-off landmarks (of low confidence, or beyond any confidence) by the fitted training shape (default: on when the model stores one; --no-shape-check to turn off)' })
+    .option('refine', { type: 'boolean', describe: 'the refinement stage of models that hold one: each landmark found again in a finer crop about it (default: on where the model has one; --no-refine for the first stage alone)' })
     .option('reframe', { type: 'boolean', describe: 'a second look at images that frame the anatomy unlike the training images, through the window that frames it as they did (default: on when the model stores lmk.framing; --no-reframe to turn off)' })
     .option('keep-implausible', { type: 'boolean', default: false, describe: 'write predictions of images the model finds implausible (not its anatomy, even mirrored), marked "implausible": true, instead of an error line' })
     .option('pixel-spacing', { type: 'number', describe: 'mm per pixel of images whose files state none (JPEG, PNG): mm coordinates, and MW in mm for head models' });
@@ -68,6 +70,7 @@ export function createPredictor(a: PredictorArgs): Promise<Predictor> {
     maxPixels: a['max-pixels'],
     shapeCheck: a['shape-check'],
     reframe: a.reframe,
+    refine: a.refine,
     pixelSpacingMm: a['pixel-spacing'],
   });
 }

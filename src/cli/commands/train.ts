@@ -11,6 +11,7 @@ import { DEFAULT_PLATEAU, LR_SCHEDULES, LrSchedule } from '../../train/schedule'
 import { LOSSES, LossName } from '../../train/step-graph';
 import { train, TrainOptions, TrainResult } from '../../train/loop';
 import { FINE_TUNE_LR, FINE_TUNE_STEPS, readBaseModel, SMALL_SET_ITEMS } from '../../train/base-model';
+import { readFirstStage } from '../../refine/first-stage';
 import { check, checkPositiveInt, usage } from '../validate';
 
 interface TrainArgs {
@@ -31,6 +32,10 @@ interface TrainArgs {
   epochs?: number;
   steps?: number;
   'init-weights'?: string;
+  'first-stage'?: string;
+  crop: number;
+  'crop-factor': number;
+  'crop-jitter': number;
   'landmark-names'?: string;
   augment: boolean;
   rotation: number;
@@ -83,6 +88,12 @@ function validateArgs(args: TrainArgs): void {
   checkPositiveInt(args.threads, 'threads');
   checkPositiveInt(args['steps-per-run'], 'steps-per-run');
   check((args.height === undefined) === (args.width === undefined), '--height and --width go together');
+  checkPositiveInt(args.crop, 'crop');
+  check(args.crop % 32 === 0, `--crop must be a multiple of 32, got ${args.crop}`);
+  check(args['crop-factor'] > 0 && Number.isFinite(args['crop-factor']), `--crop-factor must be a positive number, got ${args['crop-factor']}`);
+  check(args['crop-jitter'] >= 0 && Number.isFinite(args['crop-jitter']), `--crop-jitter must be a number >= 0, got ${args['crop-jitter']}`);
+  check(args['first-stage'] === undefined || args.height === undefined, '--first-stage trains crops of --crop pixels; --height and --width are the first stage\'s');
+  check(args['first-stage'] === undefined || !args['val-fraction'], '--first-stage trains without validation (score the model it writes with lmk eval): leave out --val-fraction');
   check(args.epochs === undefined || args.steps === undefined, 'give --epochs or --steps, not both');
   check(args.sigma === undefined || (args.sigma > 0 && Number.isFinite(args.sigma)), `--sigma must be a positive number, got ${args.sigma}`);
   check(args.lr === undefined || (args.lr > 0 && Number.isFinite(args.lr)), `--lr must be a positive number, got ${args.lr}`);
@@ -140,6 +151,10 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     .option('epochs', { type: 'number', describe: `epochs (default 200; fine-tuning a model on up to ${SMALL_SET_ITEMS} images: ${FINE_TUNE_STEPS} steps)` })
     .option('steps', { type: 'number', describe: 'optimizer steps, instead of --epochs' })
     .option('init-weights', { type: 'string', describe: 'weights to start from: .safetensors (smp state dict, ImageNet VGG19 from torchvision/timm, an lmk run), an lmk .onnx model or a shipped model\'s name (new head when the landmark count differs); an lmk model also gives the architecture, grid, sigma, loss, landmark names, shape model and plausibility bound' })
+    .option('first-stage', { type: 'string', describe: 'train the refinement stage of this model (a file or a shipped name): crops about each landmark at --crop-factor times its grid\'s resolution; OUT/model.onnx then holds both stages' })
+    .option('crop', { type: 'number', default: 64, describe: '--first-stage: crop side in pixels (a multiple of 32)' })
+    .option('crop-factor', { type: 'number', default: 2, describe: '--first-stage: crop pixels per first-stage grid pixel' })
+    .option('crop-jitter', { type: 'number', default: 1.5, describe: '--first-stage: sigma of the crops\' offsets from the landmark, in first-stage grid pixels (as the first stage misses; a fifth of them spread over the crop)' })
     .option('landmark-names', { type: 'string', describe: 'a file naming the landmarks, one `CODE,name` line each in order (default: the format\'s names, ISBI 2015\'s nineteen; `landmark N` otherwise)' })
     .option('augment', { type: 'boolean', default: true, describe: 'random affine and intensity augmentation (--no-augment)' })
     .option('rotation', { type: 'number', default: DEFAULT_AUGMENT.rotationDeg, describe: 'augmentation: rotation drawn from [-r, r] degrees' })
@@ -194,12 +209,14 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       classes, inChannels: 3, widthMultiplier: args['width-multiplier'] ?? base?.spec.widthMultiplier ?? 1,
     };
     usage(() => resolveSpec(spec, 'lmk train'));
-    const grid = args.height !== undefined ? { height: args.height, width: args.width! } : base?.grid ?? DEFAULT_GRIDS[format];
+    const firstStage = args['first-stage'] !== undefined ? readFirstStage(args['first-stage']) : undefined;
+    const grid = firstStage ? { height: args.crop, width: args.crop }
+      : args.height !== undefined ? { height: args.height, width: args.width! } : base?.grid ?? DEFAULT_GRIDS[format];
     if (dataset.missing.length && !args.quiet) process.stderr.write(`lmk train: ${dataset.missing.length} item(s) skipped (first: ${dataset.missing[0].id}: ${dataset.missing[0].reason})\n`);
     // A hospital's few images fine-tuning a model: all of them train, briefly, along a cosine.
     const smallSet = base !== undefined && args.folds === undefined && dataset.items.length <= SMALL_SET_ITEMS;
     // With folds, the dataset above is the other folds and fold --fold validates.
-    const items = args.folds === undefined ? holdOut(dataset.items, args['val-fraction'] ?? (smallSet ? 0 : 0.1), args.seed)
+    const items = args.folds === undefined ? holdOut(dataset.items, args['val-fraction'] ?? (smallSet || firstStage ? 0 : 0.1), args.seed)
       : { train: dataset.items, validation: (await loadDataset({ format, root: args.root, split: 'val', folds: args.folds, fold: args.fold })).items };
     const lr = args.lr ?? (smallSet ? FINE_TUNE_LR : 1e-4);
     check(args['min-lr'] === undefined || args['min-lr'] <= lr, `--min-lr must be at most the learning rate (${lr}), got ${args['min-lr']}`);
@@ -210,10 +227,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
 
     const landmarkNames = args['landmark-names'] ? await readLandmarkNamesFile(args['landmark-names'], classes)
-      : base?.landmarkNames?.length === classes ? base.landmarkNames : formatLandmarkNames(format, classes);
+      : firstStage?.landmarkNames ?? (base?.landmarkNames?.length === classes ? base.landmarkNames : formatLandmarkNames(format, classes));
     const options: TrainOptions = {
       spec, landmarkNames, train: items.train, validation: items.validation, grid, sigma: args.sigma ?? base?.sigma ?? 2, loss: (args.loss ?? base?.loss ?? 'mse') as LossName, lr,
-      weightDecay: args['weight-decay'], batch: args.batch, ...length, initWeights: args['init-weights'], keptMetadata: base?.kept,
+      weightDecay: args['weight-decay'], batch: args.batch, ...length, initWeights: args['init-weights'], keptMetadata: base?.kept, keptRefinement: base?.refinement,
+      ...(firstStage ? { refine: { firstStage, factor: args['crop-factor'], jitter: args['crop-jitter'] } } : {}),
       augment: args.augment, augmentation: {
         rotationDeg: args.rotation, scale: args.scaling, translation: args.shift,
         brightness: DEFAULT_AUGMENT.brightness * args.intensity, contrast: DEFAULT_AUGMENT.contrast * args.intensity, gamma: args.gamma ?? DEFAULT_AUGMENT.gamma * args.intensity,

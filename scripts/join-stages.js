@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Joins the refinement stage of a two-stage model (lmk train --first-stage) to another first stage: the
+// refinement trains on crops about the true landmarks, whatever first stage later finds their centres, so
+// one refinement run serves several first stages (a validation run's, the shipped model's). Dev tool, run
+// after `npm run build`:
+//   node scripts/join-stages.js --first FIRST.onnx --refined TWO_STAGES.onnx --out OUT.onnx [--min-score S]
+const { readFileSync } = require('fs');
+const { join } = require('path');
+const yargs = require('yargs/yargs');
+const dist = join(__dirname, '..', 'dist');
+const { parseModel, saveModel } = require(join(dist, 'onnx'));
+const { joinStages, refinementOf } = require(join(dist, 'refine', 'stages'));
+const { resolveModelFile } = require(join(dist, 'models', 'shipped'));
+
+const argv = yargs(process.argv.slice(2))
+  .option('first', { type: 'string', demandOption: true, describe: 'the first stage (.onnx or a shipped name)' })
+  .option('refined', { type: 'string', demandOption: true, describe: 'a two-stage model whose refinement stage to take' })
+  .option('out', { type: 'string', demandOption: true })
+  .option('min-score', { type: 'number', describe: "the refinement's score a refined point needs to replace the first stage's (default: the refined model's)" })
+  .strict().parseSync();
+
+(async () => {
+  const first = parseModel(readFileSync(resolveModelFile(argv.first)));
+  const { model, settings } = refinementOf(parseModel(readFileSync(argv.refined)));
+  const { output: _output, ...joinSettings } = settings;
+  if (argv.minScore !== undefined) {
+    if (!(argv.minScore >= 0 && argv.minScore <= 1)) throw new Error(`--min-score must lie in 0..1, got ${argv.minScore}`);
+    joinSettings.minScore = argv.minScore;
+  }
+  await saveModel(joinStages(first, model, joinSettings), argv.out);
+  console.log(`wrote ${argv.out}: ${argv.first} refined by ${argv.refined}'s stage (crop ${settings.crop}, factor ${settings.factor}, min score ${joinSettings.minScore})`);
+})().catch((err) => {
+  console.error(`join-stages: ${err.message}`);
+  process.exit(1);
+});

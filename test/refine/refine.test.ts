@@ -1,0 +1,264 @@
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import sharp from 'sharp';
+import { frameWindow, loadDataset, readForGrid } from '../../src/data';
+import { benchInference } from '../../src/bench';
+import { Predictor } from '../../src/infer';
+import { GraphBuilder, Model, parseModel, serializeModel } from '../../src/onnx';
+import { detailFor, REFINE_MIN_SCORE } from '../../src/refine/crops';
+import { Refiner } from '../../src/refine/refiner';
+import { joinStages, parseRefinement, REFINE_KEY } from '../../src/refine/stages';
+import { readFirstStage } from '../../src/refine/first-stage';
+import { prepareCropSample } from '../../src/train/crop-samples';
+import { train } from '../../src/train/loop';
+import { DEFAULT_AUGMENT } from '../../src/data/augment';
+import { writeMarkerSet } from '../train/loop-data';
+import { writeFileSync } from 'fs';
+import { readBaseModel } from '../../src/train/base-model';
+import { exportModel } from '../../src/models/export';
+import { initStateDict } from '../../src/models/parameters';
+
+/**
+ * The refinement stage: crops about the first stage's landmarks at a finer pixel size, decoded in their own
+ * landmark's map, mapped back to the image (either way the patient faces); the joined model file; and its
+ * training samples.
+ */
+
+const [W, H] = [480, 640];
+const DOTS: [number, number][] = [[0.2 * W, 0.55 * H], [0.5 * W, 0.4 * H], [0.8 * W, 0.6 * H]];
+// A coarse first stage: 40 px grid pixels; the crops (factor 8) have 5 px pixels and hold one dot each.
+const FIRST_GRID = { height: 16, width: 12 };
+const SETTINGS = { crop: 32, factor: 8, sigma: 2, minScore: 0, output: 'heatmap' as const };
+
+let dir: string;
+beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'lmk-refine-')); });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function dotsImage(): Promise<Buffer> {
+  const px = Buffer.alloc(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      let v = 0;
+      for (const [cx, cy] of DOTS) v += Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * 8 * 8));
+      px[y * W + x] = Math.round(255 * Math.min(1, v));
+    }
+  }
+  return sharp(px, { raw: { width: W, height: H, channels: 1 } }).png().toBuffer();
+}
+
+/** Every output channel is the input's first channel lifted above black: each map peaks at the crop's dot. */
+function dotModel(classes: number, metadata: Record<string, string> = {}): Model {
+  const g = new GraphBuilder('dots');
+  const x = g.input('image', 'float32', ['N', 3, 'H', 'W']);
+  const weights = g.initializer('w', { dataType: 'float32', dims: [classes, 3, 1, 1], data: Float32Array.from({ length: classes * 3 }, (_, i) => (i % 3 === 0 ? 1 : 0)) });
+  // Relu just above black (-2.12 after ImageNet normalisation): the background adds nothing.
+  const bias = g.initializer('b', { dataType: 'float32', dims: [classes], data: new Float32Array(classes).fill(2) });
+  g.output(g.relu(g.conv(x, weights, bias)), 'heatmaps', 'float32', ['N', classes, 'H', 'W']);
+  return g.build({ 'lmk.classes': String(classes), 'lmk.in_channels': '3', 'lmk.sigma': '2', ...metadata });
+}
+
+/** A first stage on FIRST_GRID (padded 32 x 32): landmark k is the brightest spot in the k-th third of the grid's columns. */
+function bandModel(metadata: Record<string, string> = {}): Model {
+  const padded = 32;
+  const g = new GraphBuilder('bands');
+  const x = g.input('image', 'float32', ['N', 3, padded, padded]);
+  const weights = g.initializer('w', { dataType: 'float32', dims: [3, 3, 1, 1], data: Float32Array.from([1, 0, 0, 1, 0, 0, 1, 0, 0]) });
+  const mask = new Float32Array(3 * padded * padded);
+  for (let k = 0; k < 3; k++) for (let y = 0; y < padded; y++) for (let c = (k * FIRST_GRID.width) / 3; c < ((k + 1) * FIRST_GRID.width) / 3; c++) mask[k * padded * padded + y * padded + c] = 1;
+  const m = g.initializer('mask', { dataType: 'float32', dims: [1, 3, padded, padded], data: mask });
+  const bias = g.initializer('b', { dataType: 'float32', dims: [3], data: Float32Array.from([2, 2, 2]) });
+  g.output(g.mul(g.relu(g.conv(x, weights, bias)), m), 'heatmaps', 'float32', ['N', 3, padded, padded]);
+  return g.build({ 'lmk.classes': '3', 'lmk.in_channels': '3', 'lmk.sigma': '2', 'lmk.grid_height': String(FIRST_GRID.height), 'lmk.grid_width': String(FIRST_GRID.width), ...metadata });
+}
+
+/** The same maps computed here, for the Refiner alone: channel 0 (ImageNet red) + 2, clamped at 0. */
+const cropRun = (classes: number) => async (crops: Float32Array, n: number): Promise<Float32Array> => {
+  const plane = SETTINGS.crop ** 2;
+  const out = new Float32Array(n * classes * plane);
+  for (let i = 0; i < n; i++) for (let c = 0; c < classes; c++) for (let p = 0; p < plane; p++) out[(i * classes + c) * plane + p] = Math.max(0, crops[i * 3 * plane + p] + 2);
+  return out;
+};
+
+describe('Refiner', () => {
+  it('finds each landmark again in a crop about the first estimate, in the image and mirrored', async () => {
+    const image = await readForGrid(await dotsImage(), FIRST_GRID, { detail: detailFor(SETTINGS) });
+    // The decode keeps the crops' resolution: 5 px crop pixels, a decode at 1/4 (1/8 would be 8 px pixels).
+    expect(image.shrink).toBe(4);
+    const refiner = new Refiner(SETTINGS, FIRST_GRID, 3, 3, cropRun(3));
+    // First estimates 30 and 25 px off (three quarters of a first-stage grid pixel).
+    const off = DOTS.map(([x, y], k): [number, number] => [x + (k === 1 ? -30 : 30), y + 25]);
+    const { points: refined } = await refiner.refine(off, frameWindow({ width: W, height: H }), image, false);
+    refined.forEach(([x, y], k) => expect(Math.hypot(x - DOTS[k][0], y - DOTS[k][1])).toBeLessThan(3));
+    // A mirrored pass: points and window in the mirrored image, crops cut from the image as it is.
+    const mirroredOff = off.map(([x, y]): [number, number] => [W - 1 - x, y]);
+    const { points: mirrored } = await refiner.refine(mirroredOff, frameWindow({ width: W, height: H }), image, true);
+    mirrored.forEach(([x, y], k) => expect(Math.hypot(x - (W - 1 - DOTS[k][0]), y - DOTS[k][1])).toBeLessThan(3));
+  });
+
+  it('keeps the first estimate where the refinement\'s score falls short of minScore', async () => {
+    const image = await readForGrid(await dotsImage(), FIRST_GRID, { detail: detailFor(SETTINGS) });
+    // Landmark 1's estimate 100 px off: its 160 px crop holds no dot, its map nothing to be sure of.
+    const off = DOTS.map(([x, y], k): [number, number] => [x + (k === 1 ? 100 : 20), y + 20]);
+    const all = await new Refiner(SETTINGS, FIRST_GRID, 3, 3, cropRun(3)).refine(off, frameWindow({ width: W, height: H }), image, false);
+    const minScore = 0.5;
+    expect(all.scores[1]).toBeLessThan(minScore);
+    expect(Math.min(all.scores[0], all.scores[2])).toBeGreaterThan(minScore);
+    const gated = await new Refiner({ ...SETTINGS, minScore }, FIRST_GRID, 3, 3, cropRun(3)).refine(off, frameWindow({ width: W, height: H }), image, false);
+    expect(gated.points[1]).toEqual(off[1]);
+    expect(all.points[1]).not.toEqual(off[1]);
+    for (const k of [0, 2]) expect(gated.points[k]).toEqual(all.points[k]);
+    expect(gated.scores).toEqual(all.scores);
+  });
+
+  it('scales crops with the window the first stage saw (a second look at half the frame: half the crop)', async () => {
+    const image = await readForGrid(await dotsImage(), FIRST_GRID, { detail: detailFor(SETTINGS) });
+    const seen: number[] = [];
+    const run = cropRun(3);
+    const refiner = new Refiner(SETTINGS, FIRST_GRID, 3, 3, async (crops, n) => {
+      // Bright pixels of crop 1: its dot (sigma 8 px) covers about 4x as many 2.5 px pixels as 5 px ones.
+      const plane = SETTINGS.crop ** 2;
+      seen.push(Array.from(crops.subarray(plane, 2 * plane)).filter((v) => v > 0).length);
+      return run(crops, n);
+    });
+    await refiner.refine(DOTS, frameWindow({ width: W, height: H }), image, false);
+    const half = { left: W / 4 - 0.5, top: H / 4 - 0.5, width: W / 2, height: H / 2 };
+    const { points: refined } = await refiner.refine(DOTS, half, image, false);
+    expect(seen[1] / seen[0]).toBeGreaterThan(3);
+    expect(seen[1] / seen[0]).toBeLessThan(5);
+    refined.forEach(([x, y], k) => expect(Math.hypot(x - DOTS[k][0], y - DOTS[k][1])).toBeLessThan(2));
+  });
+});
+
+describe('a model file with both stages', () => {
+  const first = (): Model => bandModel();
+
+  it('refines the first stage with its second graph, and --no-refine reads the first alone', async () => {
+    const joined = serializeModel(joinStages(first(), dotModel(3, { 'lmk.output': 'heatmap' }), { crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore }));
+    expect(parseRefinement(parseModel(joined).metadata![REFINE_KEY], 'x')).toEqual(SETTINGS);
+    const image = await dotsImage();
+    const two = await Predictor.create({ model: joined, threads: 1 });
+    const one = await Predictor.create({ model: joined, threads: 1, refine: false });
+    const plain = await Predictor.create({ model: serializeModel(first()), threads: 1 });
+    try {
+      expect(two.refines).toBe(true);
+      expect(one.refines).toBe(false);
+      const error = (p: { landmarks: [number, number][] }) => p.landmarks.reduce((s, [x, y], k) => s + Math.hypot(x - DOTS[k][0], y - DOTS[k][1]), 0) / 3;
+      const [a, b, c] = [await one.predict(image), await two.predict(image), await plain.predict(image)];
+      // The joined file's first stage is the first stage's file.
+      expect(a.landmarks).toEqual(c.landmarks);
+      expect(a.scores).toEqual(c.scores);
+      // A 40 px grid finds the dots within several pixels; its 5 px crops within a couple; the scores stay the first stage's.
+      expect(error(a)).toBeGreaterThan(4);
+      expect(error(b)).toBeLessThan(0.5 * error(a));
+      expect(error(b)).toBeLessThan(2.5);
+      expect(b.scores).toEqual(a.scores);
+    } finally {
+      await Promise.all([one.release(), two.release(), plain.release()]);
+    }
+    await expect(Predictor.create({ model: serializeModel(first()), refine: true })).rejects.toThrow(/no refinement stage/);
+  });
+
+  it('lmk-bench counts one crop run per image in its session-only figure as in its end-to-end one', async () => {
+    const model = join(dir, 'two-stages.onnx');
+    writeFileSync(model, serializeModel(joinStages(first(), dotModel(3, { 'lmk.output': 'heatmap' }), SETTINGS)));
+    const cropRuns = jest.spyOn(Predictor.prototype, 'runCrops');
+    try {
+      const r = await benchInference({ model, syntheticSize: { width: W, height: H }, runs: 3, warmup: 0, batch: 2, workers: 0, threads: 1 });
+      expect(r.images).toBe(6);
+      // 6 images refined in the pipeline, and 3 session-only runs of a batch of 2.
+      expect(cropRuns).toHaveBeenCalledTimes(12);
+      expect(cropRuns.mock.calls.every(([, n]) => n === 3)).toBe(true);
+    } finally {
+      cropRuns.mockRestore();
+    }
+  });
+
+  it('refuses to join a model that already has two stages, and names what lmk.refine lacks', () => {
+    const joined = joinStages(first(), dotModel(3, { 'lmk.output': 'heatmap' }), SETTINGS);
+    expect(() => joinStages(joined, dotModel(3), SETTINGS)).toThrow(/already has a refinement stage/);
+    expect(() => parseRefinement('{"crop": 30, "factor": 3, "sigma": 2, "minScore": 0.7, "output": "heatmap"}', 'm.onnx')).toThrow(/m.onnx: lmk.refine must be .*multiple of 32/);
+  });
+});
+
+describe('refinement training', () => {
+  it('cuts crops about a landmark at the first stage\'s grid pixel / factor, targets where the landmarks are', async () => {
+    const root = join(dir, 'markers');
+    await writeMarkerSet(root, 8, 96, 5);
+    const { items } = await loadDataset({ format: 'csv', root });
+    const sampling = { firstGrid: { height: 24, width: 24 }, factor: 2, jitter: 1 };
+    const config = { grid: { height: 32, width: 32 }, padded: { height: 32, width: 32 }, sigma: 1.5, classes: 2, inChannels: 3, augmentation: DEFAULT_AUGMENT, refine: sampling };
+    const cache = new Map();
+    const item = items[0];
+    const peak = (target: Float32Array, k: number): [number, number] => {
+      const plane = 32 * 32;
+      let best = k * plane;
+      for (let i = k * plane; i < (k + 1) * plane; i++) if (target[i] > target[best]) best = i;
+      return [(best - k * plane) % 32, Math.floor((best - k * plane) / 32)];
+    };
+    // No augmentation: landmark 0 at the crop's centre (15.5); landmark 1 where it lies at 2 px per crop pixel.
+    const plain = await prepareCropSample(item, 0, config, sampling, null, cache);
+    expect(Array.from(plain.gridLandmarks.slice(0, 2))).toEqual([15.5, 15.5]);
+    const [dx, dy] = [item.landmarks[1][0] - item.landmarks[0][0], item.landmarks[1][1] - item.landmarks[0][1]];
+    expect(plain.gridLandmarks[2]).toBeCloseTo(15.5 + dx / 2, 4);
+    expect(plain.gridLandmarks[3]).toBeCloseTo(15.5 + dy / 2, 4);
+    expect(peak(plain.target, 0).map((v) => Math.abs(v - 15.5))).toEqual([0.5, 0.5]);
+    // A landmark outside the crop has an empty map.
+    const outside = [2, 3].some((i) => plain.gridLandmarks[i] < -0.5 || plain.gridLandmarks[i] > 31.5);
+    const mass1 = plain.target.subarray(1024, 2048).reduce((a, b) => a + b, 0);
+    expect(outside ? mass1 === 0 : mass1 > 0).toBe(true);
+    // Augmented crops are offset from the landmark (jitter 1 grid px = 2 crop px, a fifth spread over the crop) and stay about it.
+    const offsets = await Promise.all(Array.from({ length: 40 }, (_, s) => prepareCropSample(item, 0, config, sampling, 100 + s, cache)
+      .then((x) => Math.hypot(x.gridLandmarks[0] - 15.5, x.gridLandmarks[1] - 15.5))));
+    expect(Math.max(...offsets)).toBeGreaterThan(1);
+    expect(Math.max(...offsets)).toBeLessThan(16 * 0.75 * Math.SQRT2 * 1.06);
+  });
+
+  it('trains the refinement stage of a first-stage model and writes one file holding both', async () => {
+    const root = join(dir, 'train-set');
+    await writeMarkerSet(root, 6, 64, 9);
+    const { items } = await loadDataset({ format: 'csv', root });
+    const firstFile = join(dir, 'first.onnx');
+    const spec = { arch: 'unet' as const, encoder: 'vgg19' as const, classes: 2, inChannels: 3 as const, widthMultiplier: 1 / 16 };
+    writeFileSync(firstFile, serializeModel(exportModel(spec, initStateDict(spec, 3), { metadata: { 'lmk.grid_height': '16', 'lmk.grid_width': '16', 'lmk.sigma': '2' } })));
+    const firstStage = readFirstStage(firstFile);
+    const out = join(dir, 'run');
+    const result = await train({
+      spec: { arch: 'unet', encoder: 'vgg19', classes: 2, inChannels: 3, widthMultiplier: 1 / 16 },
+      train: items, grid: { height: 32, width: 32 }, sigma: 2, loss: 'softmax_ce', lr: 1e-3, steps: 6, batch: 4,
+      outDir: out, threads: 1, workers: 0, refine: { firstStage, factor: 2, jitter: 1 },
+    });
+    expect(result.status).toBe('finished');
+    const predictor = await Predictor.create({ model: join(out, 'model.onnx'), threads: 1 });
+    try {
+      expect(predictor.refines).toBe(true);
+      expect(predictor.grid).toEqual({ height: 16, width: 16 });
+      const p = await predictor.predict(items[0].imagePath);
+      expect(p.landmarks).toHaveLength(2);
+      p.landmarks.flat().forEach((v) => expect(Number.isFinite(v)).toBe(true));
+    } finally {
+      await predictor.release();
+    }
+    expect(() => readFirstStage(join(out, 'model.onnx'))).toThrow(/already has a refinement stage/);
+    // Fine-tuning the two-stage model trains its first stage and keeps its refinement stage.
+    const base = readBaseModel(join(out, 'model.onnx'))!;
+    expect(base.refinement!.settings).toEqual({ crop: 32, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE });
+    const tuned = join(dir, 'tuned');
+    await train({
+      spec: base.spec, train: items, grid: base.grid!, sigma: 2, loss: 'softmax_ce', steps: 2, batch: 2, outDir: tuned, threads: 1, workers: 0,
+      initWeights: join(out, 'model.onnx'), keptRefinement: base.refinement,
+    });
+    const again = await Predictor.create({ model: join(tuned, 'model.onnx'), threads: 1 });
+    try {
+      expect(again.refines).toBe(true);
+      expect((await again.predict(items[1].imagePath)).landmarks).toHaveLength(2);
+    } finally {
+      await again.release();
+    }
+    await expect(train({
+      spec: { arch: 'unet', encoder: 'vgg19', classes: 2, inChannels: 3, widthMultiplier: 1 / 16 },
+      train: items.slice(0, 4), validation: items.slice(4), grid: { height: 32, width: 32 }, sigma: 2, steps: 1, batch: 4,
+      outDir: join(dir, 'run-validated'), refine: { firstStage, factor: 2, jitter: 1 },
+    })).rejects.toThrow(/without validation/);
+  });
+});
