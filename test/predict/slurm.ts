@@ -112,14 +112,27 @@ export class SlurmCluster {
   stop(): void {
     this.run('scancel', ['--quiet', '--full', '-u', 'root']);
     this.run('scontrol', ['shutdown']);
+    const pids: number[] = [];
     for (const pidFile of [join(this.dir, 'slurmd.pid'), join(this.dir, 'slurmctld.pid'), join(this.dir, 'munge', 'pid')]) {
       if (!existsSync(pidFile)) continue;
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       try {
         process.kill(pid, 'SIGTERM');
+        pids.push(pid);
       } catch {
         // Already gone.
       }
     }
+    // slurmctld saves its state as it exits: the folder can be removed once the daemons are gone.
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const until = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
 }
