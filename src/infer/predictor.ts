@@ -12,7 +12,7 @@ import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
 import { prepareImage, PreparedImage, PrepareOptions } from './prepare';
 import { defaultSessionThreads } from './threads';
-import { CROPS_INPUT, CROP_MAPS_OUTPUT, parseRefinement, REFINE_KEY } from '../refine/stages';
+import { CROPS_INPUT, CROP_MAPS_OUTPUT, parseRefinement, REFINE_KEY, StoredRefinement } from '../refine/stages';
 import { detailFor } from '../refine/crops';
 import { Refiner } from '../refine/refiner';
 
@@ -140,15 +140,18 @@ export class Predictor {
     readonly plausibility: Plausibility | undefined,
     /** How the training images frame their landmarks; undefined when the model stores none or the second look is off. */
     readonly framing: Framing | undefined,
-    /** Whether the model file holds a refinement stage (whose input every run must feed). */
-    private readonly twoStages: boolean,
+    /** The refinement stage the model file holds (whose input every run must feed); undefined for one stage. */
+    refinement: StoredRefinement | undefined,
     /** Whether landmarks are refined: the model holds a refinement stage and it is on. */
     readonly refines: boolean,
   ) {
-    this.refiner = refines ? new Refiner(parseRefinement(metadata[REFINE_KEY], 'model'), grid, classes, inChannels, (crops, n) => this.runCrops(crops, n)) : undefined;
+    this.refiner = refinement && refines ? new Refiner(refinement, grid, classes, inChannels, (crops, n) => this.runCrops(crops, n)) : undefined;
+    this.idle = refinement && new ort.Tensor('float32', new Float32Array(inChannels * 32 * 32), [1, inChannels, 32, 32]);
   }
 
   private readonly refiner: Refiner | undefined;
+  /** The input of the stage a run does not want (see src/refine/stages.ts); undefined for one stage. */
+  private readonly idle: ort.Tensor | undefined;
 
   /** Whether predictions carry the cephalometric measurements (the model's landmarks are ISBI 2015's nineteen). */
   get measures(): boolean {
@@ -194,7 +197,7 @@ export class Predictor {
     const framing = storedFraming !== undefined && o.reframe !== false ? parseFraming(storedFraming, `${source}: ${FRAMING_KEY}`) : undefined;
     const storedRefinement = metadata[REFINE_KEY];
     if (o.refine && storedRefinement === undefined) throw new Error(`${source}: the model has no refinement stage (${REFINE_KEY}; lmk train --first-stage writes one)`);
-    if (storedRefinement !== undefined) parseRefinement(storedRefinement, source);
+    const refinement = storedRefinement === undefined ? undefined : parseRefinement(storedRefinement, source);
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
     const output = metadata['lmk.output'] ?? 'heatmap';
     if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
@@ -208,14 +211,13 @@ export class Predictor {
       throw new Error(`${source}: ${(err as Error).message}`);
     }
     const { session, executionProvider } = opened;
-    const twoStages = storedRefinement !== undefined;
-    const expected = twoStages ? [['image', CROPS_INPUT], ['heatmaps', CROP_MAPS_OUTPUT]] : [['image'], ['heatmaps']];
+    const expected = refinement ? [['image', CROPS_INPUT], ['heatmaps', CROP_MAPS_OUTPUT]] : [['image'], ['heatmaps']];
     if (!expected[0].every((n) => session.inputNames.includes(n)) || !expected[1].every((n) => session.outputNames.includes(n))) {
       await session.release();
       throw new Error(`${source}: expected an lmk model with input(s) ${expected[0].map((n) => `'${n}'`).join(', ')} and output(s) ${expected[1].map((n) => `'${n}'`).join(', ')}, found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
     }
     return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility, framing,
-      twoStages, twoStages && o.refine !== false);
+      refinement, refinement !== undefined && o.refine !== false);
   }
 
   /** How this model's inputs are prepared: for prepareImage, here or in worker threads. */
@@ -253,7 +255,7 @@ export class Predictor {
   /** Bare session run on an N x C x H x W tensor (H, W multiples of 32): the raw heatmaps. */
   async run(tensor: Float32Array, n: number, height: number, width: number): Promise<Float32Array> {
     const image = new ort.Tensor('float32', tensor, [n, this.inChannels, height, width]);
-    const out = await this.session.run(this.twoStages ? { image, [CROPS_INPUT]: this.idle() } : { image }, ['heatmaps']);
+    const out = await this.session.run(this.idle ? { image, [CROPS_INPUT]: this.idle } : { image }, ['heatmaps']);
     return out.heatmaps.data as Float32Array;
   }
 
@@ -267,13 +269,8 @@ export class Predictor {
     const crop = this.refinementCrop;
     if (crop === undefined) throw new Error('the model has no refinement stage, or it is off');
     const crops = new ort.Tensor('float32', tensor, [n, this.inChannels, crop, crop]);
-    const out = await this.session.run({ image: this.idle(), [CROPS_INPUT]: crops }, [CROP_MAPS_OUTPUT]);
+    const out = await this.session.run({ image: this.idle!, [CROPS_INPUT]: crops }, [CROP_MAPS_OUTPUT]);
     return out[CROP_MAPS_OUTPUT].data as Float32Array;
-  }
-
-  /** The input of the stage a run does not want (see src/refine/stages.ts). */
-  private idle(): ort.Tensor {
-    return new ort.Tensor('float32', new Float32Array(this.inChannels * 32 * 32), [1, this.inChannels, 32, 32]);
   }
 
   /**
@@ -314,8 +311,7 @@ export class Predictor {
     const { width: W } = prepared.info;
     const mirrored = p.mirrored === true;
     const window = p.window ?? prepared.window;
-    const facing = mirrored ? p.landmarks.map(([x, y]): Point => [W - 1 - x, y]) : p.landmarks;
-    const refined = await this.refiner!.refine(facing, mirrored ? mirrorWindow(window, W) : window, prepared.detail ?? prepared.reduced, mirrored);
+    const refined = await this.refiner!.refine(facingLandmarks(p, W), mirrored ? mirrorWindow(window, W) : window, prepared.detail ?? prepared.reduced, mirrored);
     return { ...p, ...this.placed(refined.points, prepared.info, mirrored) };
   }
 
@@ -324,8 +320,7 @@ export class Predictor {
     const { width: W } = prepared.info;
     const mirrored = found.mirrored === true;
     // Framing holds where the patient faces as in training: a mirrored pass's window lies in the mirrored image.
-    const facing = mirrored ? found.landmarks.map(([x, y]): Point => [W - 1 - x, y]) : found.landmarks;
-    const window = framingWindow(facing, framing);
+    const window = framingWindow(facingLandmarks(found, W), framing);
     if (!window || !reframes(window, mirrored ? mirrorWindow(prepared.window, W) : prepared.window)) return found;
     const inImage = mirrored ? mirrorWindow(window, W) : window;
     const grey = toNetworkInput(reducedWindowToUnitGrid(prepared.reduced, this.grid, inImage), this.grid);
@@ -428,4 +423,9 @@ function parsePlausibility(text: string, source: string): Plausibility {
     throw new Error(`${source}: ${PLAUSIBILITY_KEY} must be {"anatomy": name, "minMeanScore": a score >= 0, "mirrorBelow": a score >= minMeanScore, "minWindowScore"?: a score >= minMeanScore}`);
   }
   return { anatomy: p.anatomy, minMeanScore: p.minMeanScore!, mirrorBelow: mirrorBelow!, minWindowScore: minWindowScore! };
+}
+
+/** A prediction's landmarks where the patient faces as in training (a mirrored pass's: in the mirrored image). */
+function facingLandmarks(p: Prediction, width: number): Point[] {
+  return p.mirrored ? p.landmarks.map(([x, y]): Point => [width - 1 - x, y]) : p.landmarks;
 }
