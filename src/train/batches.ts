@@ -72,6 +72,7 @@ export class BatchMaker {
   private nextId = 0;
   private nextWorker = 0;
   private failure: Error | undefined;
+  private closing = false;
 
   constructor(private readonly items: LandmarkItem[], private readonly config: SampleConfig, workers: number) {
     if (!Number.isInteger(workers) || workers < 0) throw new Error(`batch workers must be a whole number >= 0, got ${workers}`);
@@ -81,7 +82,8 @@ export class BatchMaker {
       const worker = new Worker(entry.script, { eval: entry.eval, workerData: init });
       worker.on('message', (reply: WorkerReply) => this.settle(reply));
       worker.on('error', (err) => this.fail(new Error(`batch worker failed: ${err.message}`)));
-      worker.on('exit', (code) => { if (code !== 0) this.fail(new Error(`batch worker exited with status ${code}`)); });
+      // terminate() in close() ends a worker with status 1: that is not a failure.
+      worker.on('exit', (code) => { if (code !== 0 && !this.closing) this.fail(new Error(`batch worker exited with status ${code}`)); });
       // Idle workers must not keep the process alive (a finished or interrupted run exits).
       worker.unref();
       this.workers.push(worker);
@@ -91,7 +93,15 @@ export class BatchMaker {
   /** The batch for these samples, in their order. */
   make(samples: SampleRequest[]): Promise<Batch> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.workers.length === 0) return assembleBatch(this.items, this.config, samples, this.cache);
+    const batch = this.workers.length === 0 ? assembleBatch(this.items, this.config, samples, this.cache) : this.request(samples);
+    // Batches are asked for ahead; when a run stops (diverged, time up) those still in flight are
+    // dropped unawaited, and their rejection on close() must not end the process. Whoever awaits one
+    // still gets its error.
+    batch.catch(() => undefined);
+    return batch;
+  }
+
+  private request(samples: SampleRequest[]): Promise<Batch> {
     const id = this.nextId++;
     const worker = this.workers[this.nextWorker];
     this.nextWorker = (this.nextWorker + 1) % this.workers.length;
@@ -104,6 +114,7 @@ export class BatchMaker {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((w) => w.terminate()));
     this.fail(new Error('batch maker closed'));

@@ -47,6 +47,28 @@ describe('batches', () => {
       expect([a.gridLandmarks[1][2 * k], a.gridLandmarks[1][2 * k + 1]]).toEqual([expect.closeTo(lx, 4), expect.closeTo((ly + 0.5) * 36 / 40 - 0.5, 4)]);
     }
   }, SLOW_TEST_MS);
+
+  test('batches still in flight when the maker closes are rejected as closed, not as a failed worker, and none goes unhandled', async () => {
+    const root = join(dir, 'closing');
+    await writeMarkerSet(root, 2, 40, 2);
+    const { items } = await loadDataset({ format: 'csv', root });
+    const config = { grid: { height: 36, width: 40 }, padded: { height: 64, width: 64 }, sigma: 2, classes: 2, inChannels: 3, augmentation: DEFAULT_AUGMENT };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const maker = new BatchMaker(items, config, 1);
+      const awaited = maker.make([{ item: 0, augmentSeed: 1 }]);
+      // Asked for ahead and never awaited, as the training loop's prefetched batches are when a run stops.
+      maker.make([{ item: 1, augmentSeed: 2 }]);
+      await maker.close();
+      await expect(awaited).rejects.toThrow('batch maker closed');
+      await new Promise((done) => setTimeout(done, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  }, SLOW_TEST_MS);
 });
 
 describe('train', () => {
