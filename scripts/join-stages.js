@@ -9,19 +9,20 @@ const { join } = require('path');
 const yargs = require('yargs/yargs');
 const dist = join(__dirname, '..', 'dist');
 const { parseModel, saveModel } = require(join(dist, 'onnx'));
-const { joinStages, refinementOf } = require(join(dist, 'refine', 'stages'));
+const { joinStages, refinementStage } = require(join(dist, 'refine', 'stages'));
 const { resolveModelFile } = require(join(dist, 'models', 'shipped'));
 
 const argv = yargs(process.argv.slice(2))
   .option('first', { type: 'string', demandOption: true, describe: 'the first stage (.onnx or a shipped name)' })
-  .option('refined', { type: 'string', demandOption: true, describe: 'a two-stage model whose refinement stage to take' })
+  .option('refined', { type: 'string', demandOption: true, describe: 'a two-stage model (.onnx or a shipped name) whose refinement stage to take' })
   .option('out', { type: 'string', demandOption: true })
   .option('min-score', { type: 'number', describe: "the refinement's score a refined point needs to replace the first stage's (default: the refined model's)" })
   .strict().parseSync();
 
 (async () => {
   const first = parseModel(readFileSync(resolveModelFile(argv.first)));
-  const { model, settings } = refinementOf(parseModel(readFileSync(argv.refined)));
+  const refined = resolveModelFile(argv.refined);
+  const { model, settings } = refinementStage(parseModel(readFileSync(refined)), refined, refined);
   const { output: _output, ...joinSettings } = settings;
   if (argv.minScore !== undefined) {
     if (!(argv.minScore >= 0 && argv.minScore <= 1)) throw new Error(`--min-score must lie in 0..1, got ${argv.minScore}`);

@@ -12,7 +12,7 @@ import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
 import { prepareImage, PreparedImage, PrepareOptions } from './prepare';
 import { defaultSessionThreads } from './threads';
-import { CROPS_INPUT, CROP_MAPS_OUTPUT, parseRefinement, REFINE_KEY, StoredRefinement } from '../refine/stages';
+import { parseRefinement, REFINE_KEY, stagesOf, StoredRefinement } from '../refine/stages';
 import { detailFor } from '../refine/crops';
 import { Refiner } from '../refine/refiner';
 
@@ -140,18 +140,20 @@ export class Predictor {
     readonly plausibility: Plausibility | undefined,
     /** How the training images frame their landmarks; undefined when the model stores none or the second look is off. */
     readonly framing: Framing | undefined,
-    /** The refinement stage the model file holds (whose input every run must feed); undefined for one stage. */
-    refinement: StoredRefinement | undefined,
-    /** Whether landmarks are refined: the model holds a refinement stage and it is on. */
-    readonly refines: boolean,
+    /** The refinement stage and its own session, where the model has one and it is on. */
+    refinement: { settings: StoredRefinement; session: ort.InferenceSession } | undefined,
   ) {
-    this.refiner = refinement && refines ? new Refiner(refinement, grid, classes, inChannels, (crops, n) => this.runCrops(crops, n)) : undefined;
-    this.idle = refinement && new ort.Tensor('float32', new Float32Array(inChannels * 32 * 32), [1, inChannels, 32, 32]);
+    this.refinementSession = refinement?.session;
+    this.refiner = refinement && new Refiner(refinement.settings, grid, classes, inChannels, (crops, n) => this.runCrops(crops, n));
   }
 
+  private readonly refinementSession: ort.InferenceSession | undefined;
   private readonly refiner: Refiner | undefined;
-  /** The input of the stage a run does not want (see src/refine/stages.ts); undefined for one stage. */
-  private readonly idle: ort.Tensor | undefined;
+
+  /** Whether landmarks are refined: the model has a refinement stage and it is on. */
+  get refines(): boolean {
+    return this.refiner !== undefined;
+  }
 
   /** Whether predictions carry the cephalometric measurements (the model's landmarks are ISBI 2015's nineteen). */
   get measures(): boolean {
@@ -203,21 +205,22 @@ export class Predictor {
     if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
     const onCpu = (o.executionProvider ?? 'cpu') === 'cpu';
     const threads = o.threads ?? (onCpu && o.preparationWorkers !== undefined ? defaultSessionThreads(metadata, grid, o.preparationWorkers) : undefined);
+    const refines = refinement !== undefined && o.refine !== false;
+    const stages = refinement ? stagesOf(bytes, refinement, typeof o.model === 'string' ? resolveModelFile(o.model) : undefined, source, refines) : { first: bytes };
     // Everything the metadata decides is checked above, before a session exists that would need releasing.
-    let opened;
-    try {
-      opened = await openSession(bytes, { ...o, threads });
-    } catch (err) {
-      throw new Error(`${source}: ${(err as Error).message}`);
-    }
-    const { session, executionProvider } = opened;
-    const expected = refinement ? [['image', CROPS_INPUT], ['heatmaps', CROP_MAPS_OUTPUT]] : [['image'], ['heatmaps']];
-    if (!expected[0].every((n) => session.inputNames.includes(n)) || !expected[1].every((n) => session.outputNames.includes(n))) {
-      await session.release();
-      throw new Error(`${source}: expected an lmk model with input(s) ${expected[0].map((n) => `'${n}'`).join(', ')} and output(s) ${expected[1].map((n) => `'${n}'`).join(', ')}, found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
+    const { session, executionProvider } = await openStage(stages.first, { ...o, threads }, source);
+    let refinementSession: ort.InferenceSession | undefined;
+    if (stages.refinement) {
+      try {
+        // The refinement runs where the first stage runs: no second fallback to the CPU.
+        refinementSession = (await openStage(stages.refinement.bytes, { ...o, threads, executionProvider, allowCpuFallback: false }, stages.refinement.source)).session;
+      } catch (err) {
+        await session.release();
+        throw err;
+      }
     }
     return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility, framing,
-      refinement, refinement !== undefined && o.refine !== false);
+      refinementSession && { settings: refinement!, session: refinementSession });
   }
 
   /** How this model's inputs are prepared: for prepareImage, here or in worker threads. */
@@ -255,7 +258,7 @@ export class Predictor {
   /** Bare session run on an N x C x H x W tensor (H, W multiples of 32): the raw heatmaps. */
   async run(tensor: Float32Array, n: number, height: number, width: number): Promise<Float32Array> {
     const image = new ort.Tensor('float32', tensor, [n, this.inChannels, height, width]);
-    const out = await this.session.run(this.idle ? { image, [CROPS_INPUT]: this.idle } : { image }, ['heatmaps']);
+    const out = await this.session.run({ image }, ['heatmaps']);
     return out.heatmaps.data as Float32Array;
   }
 
@@ -268,9 +271,9 @@ export class Predictor {
   async runCrops(tensor: Float32Array, n: number): Promise<Float32Array> {
     const crop = this.refinementCrop;
     if (crop === undefined) throw new Error('the model has no refinement stage, or it is off');
-    const crops = new ort.Tensor('float32', tensor, [n, this.inChannels, crop, crop]);
-    const out = await this.session.run({ image: this.idle!, [CROPS_INPUT]: crops }, [CROP_MAPS_OUTPUT]);
-    return out[CROP_MAPS_OUTPUT].data as Float32Array;
+    const image = new ort.Tensor('float32', tensor, [n, this.inChannels, crop, crop]);
+    const out = await this.refinementSession!.run({ image }, ['heatmaps']);
+    return out.heatmaps.data as Float32Array;
   }
 
   /**
@@ -384,7 +387,24 @@ export class Predictor {
 
   async release(): Promise<void> {
     await this.session.release();
+    await this.refinementSession?.release();
   }
+}
+
+/** A session on one stage's graph, which must be an lmk model's (input 'image', output 'heatmaps'). */
+async function openStage(bytes: Uint8Array, o: SessionOptions, source: string): Promise<{ session: ort.InferenceSession; executionProvider: ExecutionProvider }> {
+  let opened;
+  try {
+    opened = await openSession(bytes, o);
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`);
+  }
+  const { session } = opened;
+  if (!session.inputNames.includes('image') || !session.outputNames.includes('heatmaps')) {
+    await session.release();
+    throw new Error(`${source}: expected an lmk model with input 'image' and output 'heatmaps', found inputs [${session.inputNames}] and outputs [${session.outputNames}]`);
+  }
+  return opened;
 }
 
 /** A window of an image of width W as a window of its mirror image (pixel edges mirror as e -> W - 1 - e), and back. */

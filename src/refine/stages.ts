@@ -1,11 +1,16 @@
 /**
- * One model file holding both stages: the first stage's graph (input `image`, output `heatmaps`) and the
- * refinement stage's beside it (input `crops`, output `crop_heatmaps`, its values named `refine.*`), with
- * the refinement's settings in `lmk.refine`. ONNX Runtime asks for every input at each run and runs every
- * node: the stage not wanted gets one 32x32 image of zeros (an empty batch fails in the softmax's reshape).
+ * A model with a refinement stage, stored one of two ways, its settings in `lmk.refine` either way:
+ * - one file holding both stages (lmk train --first-stage, scripts/join-stages.js): the first stage's graph
+ *   (input `image`, output `heatmaps`) and the refinement stage's beside it (input `crops`, output
+ *   `crop_heatmaps`, its values named `refine.*`);
+ * - a first stage whose `lmk.refine` names the refinement's own file beside it (`file`), so that each file
+ *   stays under the size a shipped model's file may take (scripts/ship-refinement.js).
+ * Either way the Predictor runs each stage in a session of its own (stagesOf).
  */
+import { readFileSync } from 'fs';
+import { basename, dirname, join } from 'path';
 import { specFromMetadata, type ModelSpec } from '../models/spec';
-import type { Graph, Model, Node } from '../onnx';
+import { parseModel, serializeModel, type Graph, type Model, type Node } from '../onnx';
 import type { RefineSettings } from './crops';
 
 export const REFINE_KEY = 'lmk.refine';
@@ -41,9 +46,8 @@ export function joinStages(first: Model, refinement: Model, settings: RefineSett
  * The refinement stage of a joined model as a model of its own (input `image`, output `heatmaps`), to join to
  * another first stage: a refinement stage trains on crops, whatever first stage found their centres.
  */
-export function refinementOf(joined: Model): { model: Model; settings: StoredRefinement } {
-  const text = joined.metadata?.[REFINE_KEY];
-  if (text === undefined) throw new Error('the model has no refinement stage');
+function refinementOf(joined: Model): { model: Model; settings: StoredRefinement } {
+  const text = joined.metadata![REFINE_KEY];
   const settings = parseRefinement(text, 'model');
   const unname = (name: string): string => (name === CROPS_INPUT ? 'image' : name === CROP_MAPS_OUTPUT ? 'heatmaps' : name.startsWith(PREFIX) ? name.slice(PREFIX.length) : name);
   const g = joined.graph;
@@ -82,6 +86,8 @@ export function refinementSpec(metadata: Record<string, string>, source: string)
 /** What `lmk.refine` states, checked. */
 export interface StoredRefinement extends RefineSettings {
   output: 'heatmap' | 'spatial-softmax';
+  /** The refinement network's file, beside the first stage's; absent where one file holds both. */
+  file?: string;
 }
 
 export function parseRefinement(text: string, source: string): StoredRefinement {
@@ -97,5 +103,97 @@ export function parseRefinement(text: string, source: string): StoredRefinement 
     || (r.output !== 'heatmap' && r.output !== 'spatial-softmax')) {
     throw new Error(`${source}: ${REFINE_KEY} must be {"crop": a multiple of 32, "factor": > 0, "sigma": > 0, "minScore": 0 to 1, "output": "heatmap" or "spatial-softmax"}`);
   }
-  return { crop: r.crop, factor: r.factor, sigma: r.sigma, minScore: r.minScore, output: r.output };
+  if (r.file !== undefined && (typeof r.file !== 'string' || basename(r.file) !== r.file || !r.file.endsWith('.onnx'))) {
+    throw new Error(`${source}: ${REFINE_KEY}'s "file" must name an .onnx file beside the model, got ${JSON.stringify(r.file)}`);
+  }
+  return { crop: r.crop, factor: r.factor, sigma: r.sigma, minScore: r.minScore, output: r.output, ...(r.file !== undefined ? { file: r.file } : {}) };
+}
+
+/** A joined model's first stage alone: its graph without the refinement's inputs, outputs, nodes and weights. */
+export function firstStageOf(joined: Model): Model {
+  const g = joined.graph;
+  const { [REFINE_KEY]: _refine, ...metadata } = joined.metadata ?? {};
+  return {
+    ...joined,
+    graph: {
+      ...g,
+      inputs: g.inputs.filter((i) => i.name !== CROPS_INPUT),
+      outputs: g.outputs.filter((o) => o.name !== CROP_MAPS_OUTPUT),
+      nodes: g.nodes.filter((n) => !n.name.startsWith(PREFIX)),
+      initializers: g.initializers.filter((t) => !t.name.startsWith(PREFIX)),
+    },
+    metadata,
+  };
+}
+
+/**
+ * A joined model as a pair of models: its first stage, whose `lmk.refine` names `file` (to be written beside
+ * it), and its refinement stage, to be written there.
+ */
+export function splitStages(joined: Model, file: string): { first: Model; refinement: Model } {
+  const text = joined.metadata?.[REFINE_KEY];
+  if (text === undefined) throw new Error('the model has no refinement stage');
+  if (parseRefinement(text, 'model').file !== undefined) throw new Error('the model is already a pair of files');
+  const stored = { ...(JSON.parse(text) as Record<string, unknown>), file };
+  parseRefinement(JSON.stringify(stored), 'the pair');
+  const first = firstStageOf(joined);
+  return { first: { ...first, metadata: { ...first.metadata, [REFINE_KEY]: JSON.stringify(stored) } }, refinement: refinementOf(joined).model };
+}
+
+/** The refinement network's file of a first stage stored as a pair, or undefined where one file holds both. */
+function refinementFile(settings: StoredRefinement, modelPath: string | undefined, source: string): string | undefined {
+  if (settings.file === undefined) return undefined;
+  if (modelPath === undefined) throw new Error(`${source}: its refinement stage is a file of its own (${settings.file}, beside the model): give the model as a file's path, or turn the refinement off`);
+  return join(dirname(modelPath), settings.file);
+}
+
+function readRefinementFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read the model's refinement stage: ${(err as Error).message}`);
+  }
+}
+
+/** The two stages of a model that has a refinement stage (metadata `lmk.refine`), as bytes for a session each. */
+export interface StageBytes {
+  first: Uint8Array;
+  /** Absent where the refinement is not wanted. */
+  refinement?: { bytes: Uint8Array; source: string };
+}
+
+/**
+ * A model file's stages for sessions of their own: a joined file is split (both stages are checked when
+ * their sessions open), a pair's refinement is read from its file. `modelPath`: the file's path, where the
+ * model was read from one (a pair's refinement lies beside it).
+ */
+export function stagesOf(bytes: Uint8Array, settings: StoredRefinement, modelPath: string | undefined, source: string, refine: boolean): StageBytes {
+  const file = refine ? refinementFile(settings, modelPath, source) : undefined;
+  if (file !== undefined) return { first: bytes, refinement: { bytes: readRefinementFile(file), source: file } };
+  if (settings.file !== undefined) return { first: bytes };
+  const joined = parseModel(bytes);
+  return {
+    first: serializeModel(firstStageOf(joined)),
+    ...(refine ? { refinement: { bytes: serializeModel(refinementOf(joined).model), source: `${source}: refinement stage` } } : {}),
+  };
+}
+
+/**
+ * The refinement stage of a model that has one, as a model of its own (input `image`, output `heatmaps`) with
+ * its settings: from a joined file, or from the file a pair's first stage names.
+ */
+export function refinementStage(model: Model, modelPath: string | undefined, source: string): { model: Model; settings: StoredRefinement } {
+  const text = model.metadata?.[REFINE_KEY];
+  if (text === undefined) throw new Error(`${source}: the model has no refinement stage`);
+  const settings = parseRefinement(text, source);
+  const file = refinementFile(settings, modelPath, source);
+  if (file === undefined) return refinementOf(model);
+  const { file: _file, ...joinable } = settings;
+  let refinement: Model;
+  try {
+    refinement = parseModel(readRefinementFile(file));
+  } catch (err) {
+    throw new Error((err as Error).message.startsWith(file) ? (err as Error).message : `${file}: not an ONNX model`);
+  }
+  return { model: { ...refinement, metadata: { ...refinementMetadata(text, settings.output), ...refinement.metadata } }, settings: joinable };
 }

@@ -7,7 +7,7 @@ import { LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames } from '../data/la
 import { ModelSpec, specFromMetadata } from '../models/spec';
 import { Model, parseModel, readModelMetadata } from '../onnx';
 import type { RefineSettings } from '../refine/crops';
-import { REFINE_KEY, refinementOf } from '../refine/stages';
+import { REFINE_KEY, refinementStage } from '../refine/stages';
 import { FRAMING_KEY, SHAPE_MODEL_KEY } from '../shape';
 import { PLAUSIBILITY_KEY } from '../infer/predictor';
 import { isSafetensors, parseSafetensors } from '../models/safetensors';
@@ -51,7 +51,7 @@ export function readBaseModel(path: string): BaseModel | undefined {
   if (!spec) return undefined;
   const grid = m['lmk.grid_height'] && m['lmk.grid_width'] ? { height: Number(m['lmk.grid_height']), width: Number(m['lmk.grid_width']) } : undefined;
   const loss = LOSSES.find((l) => l === m['lmk.loss']);
-  const refinement = !isSafetensors(bytes) && m[REFINE_KEY] !== undefined ? keptRefinement(parseModel(bytes)) : undefined;
+  const refinement = !isSafetensors(bytes) && m[REFINE_KEY] !== undefined ? keptRefinement(parseModel(bytes), path) : undefined;
   const kept = Object.fromEntries([SHAPE_MODEL_KEY, FRAMING_KEY, PLAUSIBILITY_KEY].filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
   return {
     spec, grid, ...(m['lmk.sigma'] ? { sigma: Number(m['lmk.sigma']) } : {}), ...(loss ? { loss } : {}),
@@ -60,8 +60,8 @@ export function readBaseModel(path: string): BaseModel | undefined {
   };
 }
 
-function keptRefinement(joined: Model): KeptRefinement {
-  const { model, settings: { output: _output, ...settings } } = refinementOf(joined);
+function keptRefinement(base: Model, path: string): KeptRefinement {
+  const { model, settings: { output: _output, file: _file, ...settings } } = refinementStage(base, path, path);
   return { model, settings };
 }
 

@@ -8,13 +8,13 @@ import { Predictor } from '../../src/infer';
 import { GraphBuilder, Model, parseModel, serializeModel } from '../../src/onnx';
 import { detailFor, REFINE_MIN_SCORE } from '../../src/refine/crops';
 import { Refiner } from '../../src/refine/refiner';
-import { joinStages, parseRefinement, REFINE_KEY } from '../../src/refine/stages';
+import { joinStages, parseRefinement, REFINE_KEY, refinementStage, splitStages } from '../../src/refine/stages';
 import { readFirstStage } from '../../src/refine/first-stage';
 import { prepareCropSample } from '../../src/train/crop-samples';
 import { train } from '../../src/train/loop';
 import { DEFAULT_AUGMENT } from '../../src/data/augment';
 import { writeMarkerSet } from '../train/loop-data';
-import { writeFileSync } from 'fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'fs';
 import { readBaseModel } from '../../src/train/base-model';
 import { exportModel } from '../../src/models/export';
 import { initStateDict } from '../../src/models/parameters';
@@ -172,6 +172,49 @@ describe('a model file with both stages', () => {
     } finally {
       cropRuns.mockRestore();
     }
+  });
+
+  it('as a pair of files (the first stage naming its refinement\'s file beside it) predicts as the joined file does', async () => {
+    // (lmk.arch and lmk.encoder make it a model to fine-tune from: readBaseModel below.)
+    const joinedModel = joinStages(bandModel({ 'lmk.arch': 'unet', 'lmk.encoder': 'vgg19' }), dotModel(3, { 'lmk.output': 'heatmap' }), SETTINGS);
+    const pairDir = join(dir, 'pair');
+    require('fs').mkdirSync(pairDir, { recursive: true });
+    const pair = splitStages(joinedModel, 'refinement.onnx');
+    const firstPath = join(pairDir, 'model.onnx');
+    writeFileSync(firstPath, serializeModel(pair.first));
+    writeFileSync(join(pairDir, 'refinement.onnx'), serializeModel(pair.refinement));
+    expect(parseRefinement(pair.first.metadata![REFINE_KEY], 'x')).toEqual({ ...SETTINGS, file: 'refinement.onnx' });
+    // The first stage's file holds no refinement weights, the refinement's file no first-stage ones.
+    expect(pair.first.graph.initializers.map((t) => t.name).sort()).toEqual(first().graph.initializers.map((t) => t.name).sort());
+    expect(pair.first.graph.inputs.map((i) => i.name)).toEqual(['image']);
+
+    const image = await dotsImage();
+    const fromPair = await Predictor.create({ model: firstPath, threads: 1 });
+    const fromJoined = await Predictor.create({ model: serializeModel(joinedModel), threads: 1 });
+    try {
+      expect(fromPair.refines).toBe(true);
+      const [a, b] = [await fromPair.predict(image), await fromJoined.predict(image)];
+      expect(a.landmarks).toEqual(b.landmarks);
+      expect(a.scores).toEqual(b.scores);
+    } finally {
+      await Promise.all([fromPair.release(), fromJoined.release()]);
+    }
+    // The refinement stage reads back the same from either, to join to another first stage or to fine-tune from.
+    const fromFile = refinementStage(parseModel(readFileSync(firstPath)), firstPath, firstPath);
+    const fromOne = refinementStage(joinedModel, undefined, 'joined');
+    expect(fromFile.settings).toEqual(fromOne.settings);
+    expect(fromFile.model.graph.initializers).toEqual(fromOne.model.graph.initializers);
+    expect(readBaseModel(firstPath)?.refinement?.settings).toEqual({ crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore });
+
+    // Bytes alone cannot name a file beside them; without the refinement they need none.
+    const bytes = readFileSync(firstPath);
+    await expect(Predictor.create({ model: bytes })).rejects.toThrow(/model: its refinement stage is a file of its own \(refinement.onnx, beside the model\)/);
+    const one = await Predictor.create({ model: bytes, refine: false, threads: 1 });
+    await one.release();
+    unlinkSync(join(pairDir, 'refinement.onnx'));
+    await expect(Predictor.create({ model: firstPath })).rejects.toThrow(new RegExp(`^${join(pairDir, 'refinement.onnx')}: cannot read the model's refinement stage`));
+    expect(() => splitStages(pair.first, 'other.onnx')).toThrow(/already a pair/);
+    expect(() => parseRefinement(JSON.stringify({ ...SETTINGS, file: '../x.onnx' }), 'm.onnx')).toThrow(/m.onnx: lmk.refine's "file" must name an .onnx file beside the model/);
   });
 
   it('refuses to join a model that already has two stages, and names what lmk.refine lacks', () => {

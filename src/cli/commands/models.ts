@@ -11,7 +11,7 @@ export const modelsCommand: CommandModule<object, ModelsArgs> = {
   command: 'models',
   describe: 'List the models that ship with lmk (use a name wherever a --model file goes)',
   builder: (y: Argv) => y
-    .option('json', { type: 'boolean', default: false, describe: 'print [{"name", "file", "card", "bytes", "classes", "grid", "landmarkCodes", "accuracy"}]' })
+    .option('json', { type: 'boolean', default: false, describe: 'print [{"name", "file", "files", "stages", "card", "bytes", "classes", "grid", "landmarkCodes", "accuracy"}]' })
     .example('$0 models', 'then: $0 predict --model isbi2015-head --input ceph.jpg --out preds') as unknown as Argv<ModelsArgs>,
   handler: async (args) => {
     const models = await listShippedModels();
@@ -25,7 +25,8 @@ export const modelsCommand: CommandModule<object, ModelsArgs> = {
     }
     for (const m of models) {
       const landmarks = m.landmarkCodes ? `${m.classes} landmarks (${m.landmarkCodes.join(' ')})` : `${m.classes} landmarks`;
-      process.stdout.write(`${m.name}\n  ${landmarks}; grid ${m.grid.height}x${m.grid.width}; ${mib(m.bytes)}\n  ${m.accuracy}\n  card: ${m.card}\n`);
+      const stages = m.stages === 2 ? '; two stages (a refinement on crops)' : '';
+      process.stdout.write(`${m.name}\n  ${landmarks}; grid ${m.grid.height}x${m.grid.width}${stages}; ${mib(m.bytes)}\n  ${m.accuracy}\n  card: ${m.card}\n`);
     }
   },
 };

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Gives a shipped model (models/NAME/model.onnx, scripts/ship-model.js) the refinement stage of a two-stage
+// model (lmk train --first-stage), as a file of its own beside it (models/NAME/refinement.onnx, named in the
+// first stage's lmk.refine): each file then stays under the 4 MiB a shipped file may take, where the two
+// joined would not. The refinement's convolution weights are stored as float16 (ONNX Runtime folds the casts
+// back to float32), except those --keep-float32 names. The first stage's weights are not touched. Run after
+// `npm run build` (it uses dist/):
+//   node scripts/ship-refinement.js --name isbi2015-head --refined RUN/model.onnx [--min-score S]
+//                                   [--keep-float32 PREFIX,...] [--accuracy "..."]
+const { existsSync, readFileSync } = require('fs');
+const { join } = require('path');
+const yargs = require('yargs/yargs');
+const dist = join(__dirname, '..', 'dist');
+const { parseModel, saveModel } = require(join(dist, 'onnx'));
+const { storeWeightsAsHalf } = require(join(dist, 'models', 'half'));
+const { MODEL_ACCURACY_KEY, SHIPPED_MODELS_DIR } = require(join(dist, 'models', 'shipped'));
+const { firstStageOf, joinStages, refinementStage, splitStages, REFINE_KEY } = require(join(dist, 'refine', 'stages'));
+
+const REFINEMENT_FILE = 'refinement.onnx';
+
+const argv = yargs(process.argv.slice(2))
+  .option('name', { type: 'string', demandOption: true, describe: 'the shipped model (a folder of models/)' })
+  .option('refined', { type: 'string', demandOption: true, describe: 'a two-stage model whose refinement stage to ship' })
+  .option('min-score', { type: 'number', describe: "the refinement's score a refined point needs to replace the first stage's (default: the refined model's)" })
+  .option('keep-float32', { type: 'string', describe: 'comma-separated name prefixes of refinement weights to keep in float32' })
+  .option('accuracy', { type: 'string', describe: "the shipped model's new one-line accuracy statement (lmk models)" })
+  .strict().parseSync();
+
+(async () => {
+  const firstPath = join(SHIPPED_MODELS_DIR, argv.name, 'model.onnx');
+  if (!existsSync(firstPath)) throw new Error(`${firstPath}: no such shipped model`);
+  let first = parseModel(readFileSync(firstPath));
+  // A refinement shipped before is replaced.
+  if (first.metadata?.[REFINE_KEY] !== undefined) first = firstStageOf(first);
+  const { model, settings } = refinementStage(parseModel(readFileSync(argv.refined)), argv.refined, argv.refined);
+  const { output: _output, ...joinSettings } = settings;
+  if (argv.minScore !== undefined) {
+    if (!(argv.minScore >= 0 && argv.minScore <= 1)) throw new Error(`--min-score must lie in 0..1, got ${argv.minScore}`);
+    joinSettings.minScore = argv.minScore;
+  }
+  const keep = (argv['keep-float32'] ?? '').split(',').filter(Boolean);
+  const halved = storeWeightsAsHalf(model, (name) => keep.some((p) => name.startsWith(p)));
+  const pair = splitStages(joinStages(first, halved, joinSettings), REFINEMENT_FILE);
+  const metadata = { ...pair.first.metadata, ...(argv.accuracy ? { [MODEL_ACCURACY_KEY]: argv.accuracy } : {}) };
+  // The refinement's file first: the first stage never names a file that is not there.
+  const refinementPath = join(SHIPPED_MODELS_DIR, argv.name, REFINEMENT_FILE);
+  await saveModel(pair.refinement, refinementPath);
+  await saveModel({ ...pair.first, metadata }, firstPath);
+  const mib = (f) => (readFileSync(f).length / 2 ** 20).toFixed(2);
+  console.log(`wrote ${refinementPath} (${mib(refinementPath)} MiB) and ${firstPath} (${mib(firstPath)} MiB): crop ${settings.crop}, factor ${settings.factor}, min score ${joinSettings.minScore}`);
+})().catch((err) => {
+  console.error(`ship-refinement: ${err.message}`);
+  process.exit(1);
+});
