@@ -9,7 +9,7 @@ const { join } = require('path');
 const yargs = require('yargs/yargs');
 const dist = join(__dirname, '..', 'dist');
 const { parseModel, saveModel } = require(join(dist, 'onnx'));
-const { joinStages, refinementStage } = require(join(dist, 'refine', 'stages'));
+const { joinSettings, joinStages, refinementStage } = require(join(dist, 'refine', 'stages'));
 const { resolveModelFile } = require(join(dist, 'models', 'shipped'));
 
 const argv = yargs(process.argv.slice(2))
@@ -23,13 +23,9 @@ const argv = yargs(process.argv.slice(2))
   const first = parseModel(readFileSync(resolveModelFile(argv.first)));
   const refined = resolveModelFile(argv.refined);
   const { model, settings } = refinementStage(parseModel(readFileSync(refined)), refined, refined);
-  const { output: _output, ...joinSettings } = settings;
-  if (argv.minScore !== undefined) {
-    if (!(argv.minScore >= 0 && argv.minScore <= 1)) throw new Error(`--min-score must lie in 0..1, got ${argv.minScore}`);
-    joinSettings.minScore = argv.minScore;
-  }
-  await saveModel(joinStages(first, model, joinSettings), argv.out);
-  console.log(`wrote ${argv.out}: ${argv.first} refined by ${argv.refined}'s stage (crop ${settings.crop}, factor ${settings.factor}, min score ${joinSettings.minScore})`);
+  const kept = joinSettings(settings, argv.minScore);
+  await saveModel(joinStages(first, model, kept), argv.out);
+  console.log(`wrote ${argv.out}: ${argv.first} refined by ${argv.refined}'s stage (crop ${settings.crop}, factor ${settings.factor}, min score ${kept.minScore})`);
 })().catch((err) => {
   console.error(`join-stages: ${err.message}`);
   process.exit(1);

@@ -14,7 +14,7 @@ const dist = join(__dirname, '..', 'dist');
 const { parseModel, saveModel } = require(join(dist, 'onnx'));
 const { storeWeightsAsHalf } = require(join(dist, 'models', 'half'));
 const { MODEL_ACCURACY_KEY, SHIPPED_MODELS_DIR } = require(join(dist, 'models', 'shipped'));
-const { firstStageOf, joinStages, refinementStage, splitStages, REFINE_KEY } = require(join(dist, 'refine', 'stages'));
+const { firstStageOf, joinSettings, joinStages, refinementStage, splitStages, REFINE_KEY } = require(join(dist, 'refine', 'stages'));
 
 const REFINEMENT_FILE = 'refinement.onnx';
 
@@ -33,21 +33,17 @@ const argv = yargs(process.argv.slice(2))
   // A refinement shipped before is replaced.
   if (first.metadata?.[REFINE_KEY] !== undefined) first = firstStageOf(first);
   const { model, settings } = refinementStage(parseModel(readFileSync(argv.refined)), argv.refined, argv.refined);
-  const { output: _output, ...joinSettings } = settings;
-  if (argv.minScore !== undefined) {
-    if (!(argv.minScore >= 0 && argv.minScore <= 1)) throw new Error(`--min-score must lie in 0..1, got ${argv.minScore}`);
-    joinSettings.minScore = argv.minScore;
-  }
+  const kept = joinSettings(settings, argv.minScore);
   const keep = (argv['keep-float32'] ?? '').split(',').filter(Boolean);
   const halved = storeWeightsAsHalf(model, (name) => keep.some((p) => name.startsWith(p)));
-  const pair = splitStages(joinStages(first, halved, joinSettings), REFINEMENT_FILE);
+  const pair = splitStages(joinStages(first, halved, kept), REFINEMENT_FILE);
   const metadata = { ...pair.first.metadata, ...(argv.accuracy ? { [MODEL_ACCURACY_KEY]: argv.accuracy } : {}) };
   // The refinement's file first: the first stage never names a file that is not there.
   const refinementPath = join(SHIPPED_MODELS_DIR, argv.name, REFINEMENT_FILE);
   await saveModel(pair.refinement, refinementPath);
   await saveModel({ ...pair.first, metadata }, firstPath);
   const mib = (f) => (readFileSync(f).length / 2 ** 20).toFixed(2);
-  console.log(`wrote ${refinementPath} (${mib(refinementPath)} MiB) and ${firstPath} (${mib(firstPath)} MiB): crop ${settings.crop}, factor ${settings.factor}, min score ${joinSettings.minScore}`);
+  console.log(`wrote ${refinementPath} (${mib(refinementPath)} MiB) and ${firstPath} (${mib(firstPath)} MiB): crop ${settings.crop}, factor ${settings.factor}, min score ${kept.minScore}`);
 })().catch((err) => {
   console.error(`ship-refinement: ${err.message}`);
   process.exit(1);

@@ -163,8 +163,11 @@ export class Predictor {
   static async create(o: PredictorOptions): Promise<Predictor> {
     const source = typeof o.model === 'string' ? o.model : 'model';
     let bytes: Uint8Array;
+    // The file's path, where the model comes from one (a pair's refinement lies beside it).
+    let path: string | undefined;
     try {
-      bytes = typeof o.model === 'string' ? readFileSync(resolveModelFile(o.model)) : o.model;
+      path = typeof o.model === 'string' ? resolveModelFile(o.model) : undefined;
+      bytes = path !== undefined ? readFileSync(path) : (o.model as Uint8Array);
     } catch (err) {
       throw new Error((err as NodeJS.ErrnoException).code ? `${source}: cannot read the model: ${(err as Error).message}` : (err as Error).message);
     }
@@ -206,7 +209,7 @@ export class Predictor {
     const onCpu = (o.executionProvider ?? 'cpu') === 'cpu';
     const threads = o.threads ?? (onCpu && o.preparationWorkers !== undefined ? defaultSessionThreads(metadata, grid, o.preparationWorkers) : undefined);
     const refines = refinement !== undefined && o.refine !== false;
-    const stages = refinement ? stagesOf(bytes, refinement, typeof o.model === 'string' ? resolveModelFile(o.model) : undefined, source, refines) : { first: bytes };
+    const stages = refinement ? stagesOf(bytes, refinement, path, source, refines) : { first: bytes };
     // Everything the metadata decides is checked above, before a session exists that would need releasing.
     const { session, executionProvider } = await openStage(stages.first, { ...o, threads }, source);
     let refinementSession: ort.InferenceSession | undefined;

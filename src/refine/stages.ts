@@ -189,11 +189,22 @@ export function refinementStage(model: Model, modelPath: string | undefined, sou
   const file = refinementFile(settings, modelPath, source);
   if (file === undefined) return refinementOf(model);
   const { file: _file, ...joinable } = settings;
+  const bytes = readRefinementFile(file);
   let refinement: Model;
   try {
-    refinement = parseModel(readRefinementFile(file));
-  } catch (err) {
-    throw new Error((err as Error).message.startsWith(file) ? (err as Error).message : `${file}: not an ONNX model`);
+    refinement = parseModel(bytes);
+  } catch {
+    throw new Error(`${file}: not an ONNX model`);
   }
   return { model: { ...refinement, metadata: { ...refinementMetadata(text, settings.output), ...refinement.metadata } }, settings: joinable };
+}
+
+/**
+ * What joinStages takes of a refinement's stored settings (not its output kind, which the refinement model
+ * states, nor a pair's file), with `minScore` in place of the stored bound where one is given.
+ */
+export function joinSettings(settings: StoredRefinement, minScore?: number): RefineSettings {
+  if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new Error(`--min-score must lie in 0..1, got ${minScore}`);
+  const { output: _output, file: _file, ...kept } = settings;
+  return minScore === undefined ? kept : { ...kept, minScore };
 }

@@ -7,7 +7,7 @@ import { LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames } from '../data/la
 import { ModelSpec, specFromMetadata } from '../models/spec';
 import { Model, parseModel, readModelMetadata } from '../onnx';
 import type { RefineSettings } from '../refine/crops';
-import { REFINE_KEY, refinementStage } from '../refine/stages';
+import { joinSettings, REFINE_KEY, refinementStage } from '../refine/stages';
 import { FRAMING_KEY, SHAPE_MODEL_KEY } from '../shape';
 import { PLAUSIBILITY_KEY } from '../infer/predictor';
 import { isSafetensors, parseSafetensors } from '../models/safetensors';
@@ -61,8 +61,8 @@ export function readBaseModel(path: string): BaseModel | undefined {
 }
 
 function keptRefinement(base: Model, path: string): KeptRefinement {
-  const { model, settings: { output: _output, file: _file, ...settings } } = refinementStage(base, path, path);
-  return { model, settings };
+  const { model, settings } = refinementStage(base, path, path);
+  return { model, settings: joinSettings(settings) };
 }
 
 /** Fine-tuning sets up to this many images get the small-set defaults below. */
