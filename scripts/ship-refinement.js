@@ -5,7 +5,7 @@
 // joined would not. The refinement's convolution weights are stored as float16 (ONNX Runtime folds the casts
 // back to float32), except those --keep-float32 names. The first stage's weights are not touched. Run after
 // `npm run build` (it uses dist/):
-//   node scripts/ship-refinement.js --name isbi2015-head --refined RUN/model.onnx [--min-score S]
+//   node scripts/ship-refinement.js --name isbi2015-head --refined RUN/model.onnx [--min-score S] [--refined-weight W]
 //                                   [--keep-float32 PREFIX,...] [--accuracy "..."]
 const { existsSync, readFileSync } = require('fs');
 const { join } = require('path');
@@ -21,7 +21,8 @@ const REFINEMENT_FILE = 'refinement.onnx';
 const argv = yargs(process.argv.slice(2))
   .option('name', { type: 'string', demandOption: true, describe: 'the shipped model (a folder of models/)' })
   .option('refined', { type: 'string', demandOption: true, describe: 'a two-stage model whose refinement stage to ship' })
-  .option('min-score', { type: 'number', describe: "the refinement's score a refined point needs to replace the first stage's (default: the refined model's)" })
+  .option('min-score', { type: 'number', describe: "the refinement's score a refined point needs to move the first stage's (default: the refined model's)" })
+  .option('refined-weight', { type: 'number', describe: "the refined point's weight in its average with the first stage's, over 0 up to 1 (default: the refined model's)" })
   .option('keep-float32', { type: 'string', describe: 'comma-separated name prefixes of refinement weights to keep in float32' })
   .option('accuracy', { type: 'string', describe: "the shipped model's new one-line accuracy statement (lmk models)" })
   .strict().parseSync();
@@ -33,7 +34,7 @@ const argv = yargs(process.argv.slice(2))
   // A refinement shipped before is replaced.
   if (first.metadata?.[REFINE_KEY] !== undefined) first = firstStageOf(first);
   const { model, settings } = refinementStage(parseModel(readFileSync(argv.refined)), argv.refined, argv.refined);
-  const kept = joinSettings(settings, argv.minScore);
+  const kept = joinSettings(settings, { minScore: argv.minScore, refinedWeight: argv.refinedWeight });
   const keep = (argv['keep-float32'] ?? '').split(',').filter(Boolean);
   const halved = storeWeightsAsHalf(model, (name) => keep.some((p) => name.startsWith(p)));
   const pair = splitStages(joinStages(first, halved, kept), REFINEMENT_FILE);
@@ -43,7 +44,7 @@ const argv = yargs(process.argv.slice(2))
   await saveModel(pair.refinement, refinementPath);
   await saveModel({ ...pair.first, metadata }, firstPath);
   const mib = (f) => (readFileSync(f).length / 2 ** 20).toFixed(2);
-  console.log(`wrote ${refinementPath} (${mib(refinementPath)} MiB) and ${firstPath} (${mib(firstPath)} MiB): crop ${settings.crop}, factor ${settings.factor}, min score ${kept.minScore}`);
+  console.log(`wrote ${refinementPath} (${mib(refinementPath)} MiB) and ${firstPath} (${mib(firstPath)} MiB): crop ${settings.crop}, factor ${settings.factor}, min score ${kept.minScore}, refined weight ${kept.refinedWeight}`);
 })().catch((err) => {
   console.error(`ship-refinement: ${err.message}`);
   process.exit(1);

@@ -5,9 +5,9 @@
 # U-Net/VGG19 at width 1/4 on 64x64 crops about each landmark at 2 crop pixels per first-stage grid pixel
 # (0.47 mm on ISBI's images, a 30 mm square), offsets from the landmark as the first stage misses (sigma 1.5 grid pixels, a
 # fifth spread over the crop), spatial softmax cross-entropy (sigma 2 crop pixels), batch 16, Adam 1e-3
-# along a cosine to 1e-5 over the time limit, scaling and intensity as the first stage; a refined point
-# replaces the first stage's where the refinement's score reaches 0.7. Settings chosen on 121-150 with both
-# stages trained on 001-120 (docs/refinement.md).
+# along a cosine to 1e-5 over the time limit, scaling and intensity as the first stage; where the
+# refinement's score reaches 0.7 the first stage's point moves 0.75 of the way to the refined one. Settings
+# chosen on 121-150 with both stages trained on 001-120 (docs/refinement.md).
 #
 # Leaves in OUT: model.onnx (both stages: lmk predict and lmk eval --model as it is; --no-refine reads the
 # first alone), train.jsonl, test1.json (Test1 with the mean-shape baseline), load.txt; OUT/first holds the

@@ -21,6 +21,11 @@ export interface RefineSettings {
    * map is diffuse has found nothing it knows, and a far move from it is a guess.
    */
   minScore: number;
+  /**
+   * The refined point's weight in its average with the first stage's (1: it replaces the first stage's):
+   * the two stages' errors are partly independent, so their weighted mean is nearer than either.
+   */
+  refinedWeight: number;
 }
 
 /**
@@ -28,6 +33,12 @@ export interface RefineSettings {
  * no gate, for three refinement settings (docs/refinement.md); scripts/join-stages.js --min-score sets another.
  */
 export const REFINE_MIN_SCORE = 0.7;
+
+/**
+ * The refinedWeight lmk train writes: chosen on ISBI images 121-150 with both stages trained on 001-120
+ * (docs/refinement.md); files written before it replace the first stage's point (1).
+ */
+export const REFINED_WEIGHT = 0.75;
 
 /** Original pixels per crop pixel when the first stage saw `window` on `grid`. */
 export function cropStep(window: Window, grid: Grid, factor: number): { x: number; y: number } {

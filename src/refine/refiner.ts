@@ -24,10 +24,11 @@ export class Refiner {
   /**
    * `facing`: the first stage's landmarks where the patient faces as in training (the mirrored image's
    * pixels for a mirrored pass), found through `window` of that frame. Returns them refined, in that frame,
-   * with the refinement's own scores; a landmark whose score falls short of minScore keeps its first estimate.
+   * with the refinement's own scores; a landmark whose score falls short of minScore keeps its first estimate,
+   * the others move refinedWeight of the way to the refined point.
    */
   async refine(facing: Point[], window: Window, image: ReducedImage, mirrored: boolean): Promise<{ points: Point[]; scores: number[] }> {
-    const { crop, factor, sigma, minScore, output } = this.settings;
+    const { crop, factor, sigma, minScore, refinedWeight, output } = this.settings;
     const k = this.classes;
     const step = cropStep(window, this.firstGrid, factor);
     const windows = facing.map((p) => cropWindow(p, step, crop));
@@ -43,7 +44,12 @@ export class Refiner {
       ? await decodeDistributionsAsync(own, k, crop, crop, sigma)
       : await decodeHeatmapsAsync(own, k, crop, crop, { method: 'soft-argmax', sigma });
     const cropGrid = { height: crop, width: crop };
-    const points = windows.map((w, j): Point => (decoded.scores[j] >= minScore ? fromWindowPoint([decoded.points[2 * j], decoded.points[2 * j + 1]], w, cropGrid) : facing[j]));
+    const points = windows.map((w, j): Point => {
+      const [x, y] = facing[j];
+      if (decoded.scores[j] < minScore) return [x, y];
+      const [rx, ry] = fromWindowPoint([decoded.points[2 * j], decoded.points[2 * j + 1]], w, cropGrid);
+      return [x + refinedWeight * (rx - x), y + refinedWeight * (ry - y)];
+    });
     return { points, scores: Array.from(decoded.scores) };
   }
 }

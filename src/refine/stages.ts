@@ -99,14 +99,16 @@ export function parseRefinement(text: string, source: string): StoredRefinement 
   }
   const positive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
   const unit = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+  // Files written before refinedWeight replaced the first stage's point.
+  const refinedWeight = r.refinedWeight ?? 1;
   if (!positive(r.crop) || !Number.isInteger(r.crop) || r.crop % 32 !== 0 || !positive(r.factor) || !positive(r.sigma) || !unit(r.minScore)
-    || (r.output !== 'heatmap' && r.output !== 'spatial-softmax')) {
-    throw new Error(`${source}: ${REFINE_KEY} must be {"crop": a multiple of 32, "factor": > 0, "sigma": > 0, "minScore": 0 to 1, "output": "heatmap" or "spatial-softmax"}`);
+    || !(positive(refinedWeight) && refinedWeight <= 1) || (r.output !== 'heatmap' && r.output !== 'spatial-softmax')) {
+    throw new Error(`${source}: ${REFINE_KEY} must be {"crop": a multiple of 32, "factor": > 0, "sigma": > 0, "minScore": 0 to 1, "refinedWeight": over 0 to 1 (optional), "output": "heatmap" or "spatial-softmax"}`);
   }
   if (r.file !== undefined && (typeof r.file !== 'string' || basename(r.file) !== r.file || !r.file.endsWith('.onnx'))) {
     throw new Error(`${source}: ${REFINE_KEY}'s "file" must name an .onnx file beside the model, got ${JSON.stringify(r.file)}`);
   }
-  return { crop: r.crop, factor: r.factor, sigma: r.sigma, minScore: r.minScore, output: r.output, ...(r.file !== undefined ? { file: r.file } : {}) };
+  return { crop: r.crop, factor: r.factor, sigma: r.sigma, minScore: r.minScore, refinedWeight, output: r.output, ...(r.file !== undefined ? { file: r.file } : {}) };
 }
 
 /** A joined model's first stage alone: its graph without the refinement's inputs, outputs, nodes and weights. */
@@ -201,10 +203,12 @@ export function refinementStage(model: Model, modelPath: string | undefined, sou
 
 /**
  * What joinStages takes of a refinement's stored settings (not its output kind, which the refinement model
- * states, nor a pair's file), with `minScore` in place of the stored bound where one is given.
+ * states, nor a pair's file), with the `minScore` and `refinedWeight` given in place of the stored ones.
  */
-export function joinSettings(settings: StoredRefinement, minScore?: number): RefineSettings {
+export function joinSettings(settings: StoredRefinement, given: { minScore?: number; refinedWeight?: number } = {}): RefineSettings {
+  const { minScore, refinedWeight } = given;
   if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new Error(`--min-score must lie in 0..1, got ${minScore}`);
+  if (refinedWeight !== undefined && !(refinedWeight > 0 && refinedWeight <= 1)) throw new Error(`--refined-weight must lie over 0 up to 1, got ${refinedWeight}`);
   const { output: _output, file: _file, ...kept } = settings;
-  return minScore === undefined ? kept : { ...kept, minScore };
+  return { ...kept, ...(minScore !== undefined ? { minScore } : {}), ...(refinedWeight !== undefined ? { refinedWeight } : {}) };
 }

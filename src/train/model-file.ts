@@ -8,7 +8,7 @@ import { ModelSpec, resolveSpec } from '../models/spec';
 import type { StateDict } from '../models/state-dict';
 import { importSafetensors, readWeightsFile } from '../models/weights';
 import { Model, parseModel, saveModel } from '../onnx';
-import { REFINE_MIN_SCORE } from '../refine/crops';
+import { REFINE_MIN_SCORE, REFINED_WEIGHT } from '../refine/crops';
 import { joinStages } from '../refine/stages';
 import { buildShapeModel, FRAMING_KEY, MIN_SHAPE_ITEMS, MIN_SHAPE_LANDMARKS, serializeFraming, serializeShapeModel, SHAPE_MODEL_KEY } from '../shape';
 import type { Resolved } from './options';
@@ -61,7 +61,7 @@ async function writeRefinedModel(modelPath: string, onnxPath: string, weights: S
   const refinement = exportModel(r.spec, weights, { metadata: { ...metadata, 'lmk.loss': r.loss, 'lmk.output': outputKind(r.loss) } });
   if (r.loss === 'bce' || r.loss === 'softmax_ce') outputProbabilities(refinement, r.loss);
   await fsp.mkdir(dirname(onnxPath), { recursive: true });
-  await saveModel(joinStages(parseModel(firstStage.bytes), refinement, { crop: r.grid.width, factor: sampling.factor, sigma: r.sigma, minScore: REFINE_MIN_SCORE }), onnxPath);
+  await saveModel(joinStages(parseModel(firstStage.bytes), refinement, { crop: r.grid.width, factor: sampling.factor, sigma: r.sigma, minScore: REFINE_MIN_SCORE, refinedWeight: REFINED_WEIGHT }), onnxPath);
 }
 
 /**

@@ -5,7 +5,7 @@ import { join, resolve } from 'path';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
 import { buildCli } from '../train/built-cli';
 import { readModelMetadata } from '../../src/onnx';
-import { REFINE_MIN_SCORE } from '../../src/refine/crops';
+import { REFINE_MIN_SCORE, REFINED_WEIGHT } from '../../src/refine/crops';
 
 const RECIPES = resolve(__dirname, '..', '..', 'scripts', 'recipes');
 /** Trains a few seconds and scores twice; the ceiling leaves room for a busy machine. */
@@ -91,6 +91,6 @@ describeWithSharedData('the two-stage CPU recipe end to end, seconds of each sta
     expect(Number.isFinite(both.mre.value)).toBe(true);
     // The model file holds both stages, with the recipe's settings (seconds of training seldom pass the gate).
     const metadata = readModelMetadata(readFileSync(join(out, 'model.onnx')));
-    expect(JSON.parse(metadata['lmk.refine'])).toMatchObject({ crop: 64, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE, output: 'spatial-softmax' });
+    expect(JSON.parse(metadata['lmk.refine'])).toMatchObject({ crop: 64, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: REFINED_WEIGHT, output: 'spatial-softmax' });
   }, 2 * SLOW_TEST_MS);
 });

@@ -6,9 +6,9 @@ import { frameWindow, loadDataset, readForGrid } from '../../src/data';
 import { benchInference } from '../../src/bench';
 import { Predictor } from '../../src/infer';
 import { GraphBuilder, Model, parseModel, serializeModel } from '../../src/onnx';
-import { detailFor, REFINE_MIN_SCORE } from '../../src/refine/crops';
+import { detailFor, REFINE_MIN_SCORE, REFINED_WEIGHT } from '../../src/refine/crops';
 import { Refiner } from '../../src/refine/refiner';
-import { joinStages, parseRefinement, REFINE_KEY, refinementStage, splitStages } from '../../src/refine/stages';
+import { joinSettings, joinStages, parseRefinement, REFINE_KEY, refinementStage, splitStages } from '../../src/refine/stages';
 import { readFirstStage } from '../../src/refine/first-stage';
 import { prepareCropSample } from '../../src/train/crop-samples';
 import { train } from '../../src/train/loop';
@@ -29,7 +29,7 @@ const [W, H] = [480, 640];
 const DOTS: [number, number][] = [[0.2 * W, 0.55 * H], [0.5 * W, 0.4 * H], [0.8 * W, 0.6 * H]];
 // A coarse first stage: 40 px grid pixels; the crops (factor 8) have 5 px pixels and hold one dot each.
 const FIRST_GRID = { height: 16, width: 12 };
-const SETTINGS = { crop: 32, factor: 8, sigma: 2, minScore: 0, output: 'heatmap' as const };
+const SETTINGS = { crop: 32, factor: 8, sigma: 2, minScore: 0, refinedWeight: 1, output: 'heatmap' as const };
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'lmk-refine-')); });
@@ -111,6 +111,20 @@ describe('Refiner', () => {
     expect(gated.scores).toEqual(all.scores);
   });
 
+  it('moves a refined point refinedWeight of the way from the first estimate, and leaves a gated one', async () => {
+    const image = await readForGrid(await dotsImage(), FIRST_GRID, { detail: detailFor(SETTINGS) });
+    const off = DOTS.map(([x, y], k): [number, number] => [x + (k === 1 ? 100 : 20), y + 20]);
+    const settings = { ...SETTINGS, minScore: 0.5 };
+    const full = await new Refiner(settings, FIRST_GRID, 3, 3, cropRun(3)).refine(off, frameWindow({ width: W, height: H }), image, false);
+    const quarter = await new Refiner({ ...settings, refinedWeight: 0.25 }, FIRST_GRID, 3, 3, cropRun(3)).refine(off, frameWindow({ width: W, height: H }), image, false);
+    for (const k of [0, 2]) {
+      expect(quarter.points[k][0]).toBeCloseTo(off[k][0] + 0.25 * (full.points[k][0] - off[k][0]), 9);
+      expect(quarter.points[k][1]).toBeCloseTo(off[k][1] + 0.25 * (full.points[k][1] - off[k][1]), 9);
+    }
+    expect(quarter.points[1]).toEqual(off[1]);
+    expect(quarter.scores).toEqual(full.scores);
+  });
+
   it('scales crops with the window the first stage saw (a second look at half the frame: half the crop)', async () => {
     const image = await readForGrid(await dotsImage(), FIRST_GRID, { detail: detailFor(SETTINGS) });
     const seen: number[] = [];
@@ -134,7 +148,7 @@ describe('a model file with both stages', () => {
   const first = (): Model => bandModel();
 
   it('refines the first stage with its second graph, and --no-refine reads the first alone', async () => {
-    const joined = serializeModel(joinStages(first(), dotModel(3, { 'lmk.output': 'heatmap' }), { crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore }));
+    const joined = serializeModel(joinStages(first(), dotModel(3, { 'lmk.output': 'heatmap' }), { crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore, refinedWeight: SETTINGS.refinedWeight }));
     expect(parseRefinement(parseModel(joined).metadata![REFINE_KEY], 'x')).toEqual(SETTINGS);
     const image = await dotsImage();
     const two = await Predictor.create({ model: joined, threads: 1 });
@@ -204,7 +218,7 @@ describe('a model file with both stages', () => {
     const fromOne = refinementStage(joinedModel, undefined, 'joined');
     expect(fromFile.settings).toEqual(fromOne.settings);
     expect(fromFile.model.graph.initializers).toEqual(fromOne.model.graph.initializers);
-    expect(readBaseModel(firstPath)?.refinement?.settings).toEqual({ crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore });
+    expect(readBaseModel(firstPath)?.refinement?.settings).toEqual({ crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore, refinedWeight: SETTINGS.refinedWeight });
 
     // Bytes alone cannot name a file beside them; without the refinement they need none.
     const bytes = readFileSync(firstPath);
@@ -221,6 +235,12 @@ describe('a model file with both stages', () => {
     const joined = joinStages(first(), dotModel(3, { 'lmk.output': 'heatmap' }), SETTINGS);
     expect(() => joinStages(joined, dotModel(3), SETTINGS)).toThrow(/already has a refinement stage/);
     expect(() => parseRefinement('{"crop": 30, "factor": 3, "sigma": 2, "minScore": 0.7, "output": "heatmap"}', 'm.onnx')).toThrow(/m.onnx: lmk.refine must be .*multiple of 32/);
+    expect(() => parseRefinement('{"crop": 32, "factor": 3, "sigma": 2, "minScore": 0.7, "refinedWeight": 0, "output": "heatmap"}', 'm.onnx')).toThrow(/m.onnx: lmk.refine must be .*"refinedWeight": over 0 to 1/);
+    // A file written before refinedWeight: the refined point replaces the first stage's.
+    expect(parseRefinement('{"crop": 32, "factor": 3, "sigma": 2, "minScore": 0.7, "output": "heatmap"}', 'm.onnx').refinedWeight).toBe(1);
+    const stored = parseRefinement(JSON.stringify(SETTINGS), 'm.onnx');
+    expect(joinSettings(stored, { refinedWeight: 0.5 })).toEqual({ crop: 32, factor: 8, sigma: 2, minScore: 0, refinedWeight: 0.5 });
+    expect(() => joinSettings(stored, { refinedWeight: 1.5 })).toThrow(/--refined-weight must lie over 0 up to 1, got 1.5/);
   });
 });
 
@@ -285,7 +305,7 @@ describe('refinement training', () => {
     expect(() => readFirstStage(join(out, 'model.onnx'))).toThrow(/already has a refinement stage/);
     // Fine-tuning the two-stage model trains its first stage and keeps its refinement stage.
     const base = readBaseModel(join(out, 'model.onnx'))!;
-    expect(base.refinement!.settings).toEqual({ crop: 32, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE });
+    expect(base.refinement!.settings).toEqual({ crop: 32, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: REFINED_WEIGHT });
     const tuned = join(dir, 'tuned');
     await train({
       spec: base.spec, train: items, grid: base.grid!, sigma: 2, loss: 'softmax_ce', steps: 2, batch: 2, outDir: tuned, threads: 1, workers: 0,
