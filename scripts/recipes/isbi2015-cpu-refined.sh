@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ISBI 2015 head landmarks in two stages on a CPU, within two hours from random weights, MINUTES in all
-# (default 100): the CPU recipe (isbi2015-cpu.sh) for 3/5 of them (60) into OUT/first, then for the rest (40)
+# (default 110): the CPU recipe (isbi2015-cpu.sh) for 6/11 of them (60) into OUT/first, then for the rest (50)
 # a refinement stage (src/refine):
 # U-Net/VGG19 at width 1/4 on 64x64 crops about each landmark at 2 crop pixels per first-stage grid pixel
 # (0.47 mm on ISBI's images, a 30 mm square), offsets from the landmark as the first stage misses (sigma 1.5 grid pixels, a
@@ -12,9 +12,9 @@
 # Leaves in OUT: model.onnx (both stages: lmk predict and lmk eval --model as it is; --no-refine reads the
 # first alone), train.jsonl, test1.json (Test1 with the mean-shape baseline), load.txt; OUT/first holds the
 # first stage's run and its own test1.json. A rerun into the same OUT resumes whichever stage stopped.
-minutes=100
+minutes=110
 source "$(dirname "$0")/common.sh"
-first_minutes=$(awk -v m="$minutes" 'BEGIN { print m * 3 / 5 }')
+first_minutes=$(awk -v m="$minutes" 'BEGIN { print m * 6 / 11 }')
 first_options=(--root "$root" --out "$out/first" --minutes "$first_minutes")
 [ -n "$threads" ] && first_options+=(--threads "$threads")
 [ -n "$all_images" ] && first_options+=(--all-images)
