@@ -90,6 +90,10 @@ export interface StoredRefinement extends RefineSettings {
   file?: string;
 }
 
+/** The bounds of the two settings a join may set anew: checked where lmk.refine is read and where a join sets them. */
+const isMinScore = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+const isRefinedWeight = (v: unknown): v is number => typeof v === 'number' && v > 0 && v <= 1;
+
 export function parseRefinement(text: string, source: string): StoredRefinement {
   let r: Partial<StoredRefinement>;
   try {
@@ -98,11 +102,10 @@ export function parseRefinement(text: string, source: string): StoredRefinement 
     throw new Error(`${source}: ${REFINE_KEY} is not JSON`);
   }
   const positive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
-  const unit = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
   // Files written before refinedWeight replaced the first stage's point.
   const refinedWeight = r.refinedWeight ?? 1;
-  if (!positive(r.crop) || !Number.isInteger(r.crop) || r.crop % 32 !== 0 || !positive(r.factor) || !positive(r.sigma) || !unit(r.minScore)
-    || !(positive(refinedWeight) && refinedWeight <= 1) || (r.output !== 'heatmap' && r.output !== 'spatial-softmax')) {
+  if (!positive(r.crop) || !Number.isInteger(r.crop) || r.crop % 32 !== 0 || !positive(r.factor) || !positive(r.sigma) || !isMinScore(r.minScore)
+    || !isRefinedWeight(refinedWeight) || (r.output !== 'heatmap' && r.output !== 'spatial-softmax')) {
     throw new Error(`${source}: ${REFINE_KEY} must be {"crop": a multiple of 32, "factor": > 0, "sigma": > 0, "minScore": 0 to 1, "refinedWeight": over 0 to 1 (optional), "output": "heatmap" or "spatial-softmax"}`);
   }
   if (r.file !== undefined && (typeof r.file !== 'string' || basename(r.file) !== r.file || !r.file.endsWith('.onnx'))) {
@@ -207,8 +210,8 @@ export function refinementStage(model: Model, modelPath: string | undefined, sou
  */
 export function joinSettings(settings: StoredRefinement, given: { minScore?: number; refinedWeight?: number } = {}): RefineSettings {
   const { minScore, refinedWeight } = given;
-  if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new Error(`--min-score must lie in 0..1, got ${minScore}`);
-  if (refinedWeight !== undefined && !(refinedWeight > 0 && refinedWeight <= 1)) throw new Error(`--refined-weight must lie over 0 up to 1, got ${refinedWeight}`);
+  if (minScore !== undefined && !isMinScore(minScore)) throw new Error(`--min-score must lie in 0..1, got ${minScore}`);
+  if (refinedWeight !== undefined && !isRefinedWeight(refinedWeight)) throw new Error(`--refined-weight must lie over 0 up to 1, got ${refinedWeight}`);
   const { output: _output, file: _file, ...kept } = settings;
   return { ...kept, ...(minScore !== undefined ? { minScore } : {}), ...(refinedWeight !== undefined ? { refinedWeight } : {}) };
 }
