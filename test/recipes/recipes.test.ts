@@ -91,6 +91,6 @@ describeWithSharedData('the two-stage CPU recipe end to end, seconds of each sta
     expect(Number.isFinite(both.mre.value)).toBe(true);
     // The model file holds both stages, with the recipe's settings (seconds of training seldom pass the gate).
     const metadata = readModelMetadata(readFileSync(join(out, 'model.onnx')));
-    expect(JSON.parse(metadata['lmk.refine'])).toMatchObject({ crop: 64, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: REFINED_WEIGHT, output: 'spatial-softmax' });
+    expect(JSON.parse(metadata['lmk.refine'])).toMatchObject({ crop: 64, factor: 3, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: REFINED_WEIGHT, output: 'spatial-softmax' });
   }, 2 * SLOW_TEST_MS);
 });
