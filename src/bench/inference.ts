@@ -133,14 +133,13 @@ export async function benchInference(o: InferenceBenchOptions): Promise<Inferenc
     const one = new Float32Array(batch * c * h * w);
     for (let i = 0; i < batch; i++) one.set(first.input, i * c * h * w);
     const tensor = padBottomRight(one, batch, c, h, w, paddedSize(h), paddedSize(w));
-    // A refined model's network work per image is its first stage and one run of a crop per landmark.
-    const crop = predictor.refinementCrop;
-    const crops = crop === undefined ? undefined : new Float32Array(predictor.classes * c * crop * crop);
+    // A refined model's network work per image is its first stage and, per refinement, one run of a crop per landmark.
+    const crops = predictor.refinementCrops.map((crop) => new Float32Array(predictor.classes * c * crop * crop));
     const sessionRuns = async (count: number): Promise<number> => {
       const t = performance.now();
       for (let r = 0; r < count; r++) {
         await predictor.run(tensor, batch, paddedSize(h), paddedSize(w));
-        if (crops) for (let i = 0; i < batch; i++) await predictor.runCrops(crops, predictor.classes);
+        for (let i = 0; i < batch; i++) for (const [stage, cropTensor] of crops.entries()) await predictor.runCrops(cropTensor, predictor.classes, stage);
       }
       return (performance.now() - t) / 1000;
     };

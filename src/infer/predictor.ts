@@ -12,7 +12,7 @@ import { ExecutionProvider } from './providers';
 import { cropTopLeft, padBottomRight, paddedSize } from './padding';
 import { prepareImage, PreparedImage, PrepareOptions } from './prepare';
 import { defaultSessionThreads } from './threads';
-import { parseRefinement, REFINE_KEY, stagesOf, StoredRefinement } from '../refine/stages';
+import { parseRefinements, REFINE_KEY, stagesOf, StoredRefinement } from '../refine/stages';
 import { detailFor } from '../refine/crops';
 import { Refiner } from '../refine/refiner';
 
@@ -50,8 +50,9 @@ export interface PredictorOptions extends SessionOptions {
    */
   reframe?: boolean;
   /**
-   * The refinement stage of models that hold one (`lmk.refine`, src/refine): each landmark found again in a
-   * crop about it at a finer pixel size (one more session run per image). Default: on where the model has it.
+   * The refinement stages of models that hold them (`lmk.refine`, src/refine): each landmark found again in a
+   * crop about it at a finer pixel size (one more session run per image and refinement; a chain's each about
+   * the point the one before it found). Default: on where the model has them.
    */
   refine?: boolean;
 }
@@ -140,19 +141,19 @@ export class Predictor {
     readonly plausibility: Plausibility | undefined,
     /** How the training images frame their landmarks; undefined when the model stores none or the second look is off. */
     readonly framing: Framing | undefined,
-    /** The refinement stage and its own session, where the model has one and it is on. */
-    refinement: { settings: StoredRefinement; session: ort.InferenceSession } | undefined,
+    /** The refinement stages in turn, each with its own session, where the model has them and they are on. */
+    refinements: { settings: StoredRefinement; session: ort.InferenceSession }[],
   ) {
-    this.refinementSession = refinement?.session;
-    this.refiner = refinement && new Refiner(refinement.settings, grid, classes, inChannels, (crops, n) => this.runCrops(crops, n));
+    this.refinementSessions = refinements.map((r) => r.session);
+    this.refiners = refinements.map((r, i) => new Refiner(r.settings, grid, classes, inChannels, (crops, n) => this.runCrops(crops, n, i)));
   }
 
-  private readonly refinementSession: ort.InferenceSession | undefined;
-  private readonly refiner: Refiner | undefined;
+  private readonly refinementSessions: ort.InferenceSession[];
+  private readonly refiners: Refiner[];
 
   /** Whether landmarks are refined: the model has a refinement stage and it is on. */
   get refines(): boolean {
-    return this.refiner !== undefined;
+    return this.refiners.length > 0;
   }
 
   /** Whether predictions carry the cephalometric measurements (the model's landmarks are ISBI 2015's nineteen). */
@@ -202,35 +203,32 @@ export class Predictor {
     const framing = storedFraming !== undefined && o.reframe !== false ? parseFraming(storedFraming, `${source}: ${FRAMING_KEY}`) : undefined;
     const storedRefinement = metadata[REFINE_KEY];
     if (o.refine && storedRefinement === undefined) throw new Error(`${source}: the model has no refinement stage (${REFINE_KEY}; lmk train --first-stage writes one)`);
-    const refinement = storedRefinement === undefined ? undefined : parseRefinement(storedRefinement, source);
+    const chain = storedRefinement === undefined ? [] : parseRefinements(storedRefinement, source);
     const inChannels = metadata['lmk.in_channels'] === '1' ? 1 : 3;
     const output = metadata['lmk.output'] ?? 'heatmap';
     if (output !== 'heatmap' && output !== 'spatial-softmax') throw new Error(`${source}: unknown lmk.output '${output}' (this version reads 'heatmap' and 'spatial-softmax')`);
     const onCpu = (o.executionProvider ?? 'cpu') === 'cpu';
     const threads = o.threads ?? (onCpu && o.preparationWorkers !== undefined ? defaultSessionThreads(metadata, grid, o.preparationWorkers) : undefined);
-    const refines = refinement !== undefined && o.refine !== false;
-    const stages = refinement ? stagesOf(bytes, refinement, path, source, refines) : { first: bytes };
+    const stages = chain.length > 0 ? stagesOf(bytes, chain, path, source, o.refine !== false) : { first: bytes, refinements: [] };
     // Everything the metadata decides is checked above, before a session exists that would need releasing.
     const { session, executionProvider } = await openStage(stages.first, { ...o, threads }, source);
-    let refinementSession: ort.InferenceSession | undefined;
-    if (stages.refinement) {
-      try {
-        // The refinement runs where the first stage runs: no second fallback to the CPU.
-        refinementSession = (await openStage(stages.refinement.bytes, { ...o, threads, executionProvider, allowCpuFallback: false }, stages.refinement.source)).session;
-      } catch (err) {
-        await session.release();
-        throw err;
-      }
+    const refinementSessions: ort.InferenceSession[] = [];
+    try {
+      // The refinements run where the first stage runs: no second fallback to the CPU.
+      for (const r of stages.refinements) refinementSessions.push((await openStage(r.bytes, { ...o, threads, executionProvider, allowCpuFallback: false }, r.source)).session);
+    } catch (err) {
+      await Promise.all([session, ...refinementSessions].map((s) => s.release()));
+      throw err;
     }
     return new Predictor(session, executionProvider, grid, classes, inChannels, decodeMethod, output, sigma, threads, o.maxPixels, metadata, shapeModel, landmarkNames, o.pixelSpacingMm, plausibility, framing,
-      refinementSession && { settings: refinement!, session: refinementSession });
+      refinementSessions.map((s, i) => ({ settings: chain[i], session: s })));
   }
 
   /** How this model's inputs are prepared: for prepareImage, here or in worker threads. */
   get prepareOptions(): PrepareOptions {
     return {
       grid: this.grid, inChannels: this.inChannels, maxPixels: this.maxPixels, ...(this.framing ? { framing: this.framing } : {}),
-      ...(this.refiner ? { detail: detailFor(this.refiner.settings) } : {}),
+      ...(this.refines ? { detail: Math.max(...this.refiners.map((r) => detailFor(r.settings))) } : {}),
     };
   }
 
@@ -265,17 +263,17 @@ export class Predictor {
     return out.heatmaps.data as Float32Array;
   }
 
-  /** The refinement's crop side in crop pixels; undefined when landmarks are not refined. */
-  get refinementCrop(): number | undefined {
-    return this.refiner?.settings.crop;
+  /** Each refinement's crop side in crop pixels, in turn; empty when landmarks are not refined. */
+  get refinementCrops(): number[] {
+    return this.refiners.map((r) => r.settings.crop);
   }
 
-  /** Bare refinement-stage run on N crops (N x C x crop x crop): their maps, N x classes x crop x crop. */
-  async runCrops(tensor: Float32Array, n: number): Promise<Float32Array> {
-    const crop = this.refinementCrop;
-    if (crop === undefined) throw new Error('the model has no refinement stage, or it is off');
+  /** Bare run of refinement stage `stage` (0: the first) on N crops (N x C x crop x crop): their maps, N x classes x crop x crop. */
+  async runCrops(tensor: Float32Array, n: number, stage = 0): Promise<Float32Array> {
+    const crop = this.refinementCrops[stage];
+    if (crop === undefined) throw new Error(`the model has no refinement stage ${stage + 1}, or refinement is off`);
     const image = new ort.Tensor('float32', tensor, [n, this.inChannels, crop, crop]);
-    const out = await this.refinementSession!.run({ image }, ['heatmaps']);
+    const out = await this.refinementSessions[stage].run({ image }, ['heatmaps']);
     return out.heatmaps.data as Float32Array;
   }
 
@@ -309,16 +307,22 @@ export class Predictor {
       const sure = (p: Prediction) => p.meanScore >= (p.window === undefined ? minMeanScore : minWindowScore);
       if (!sure(bestFirst) && !sure(best)) return { ...bestFirst, implausible: true };
     }
-    return this.refiner ? this.refined(best, prepared) : best;
+    return this.refines ? this.refined(best, prepared) : best;
   }
 
-  /** The refinement stage on the chosen pass; its scores (and so the plausibility check) stay the first stage's. */
+  /**
+   * The refinement stages in turn on the chosen pass, each about the point the one before it found; the
+   * scores (and so the plausibility check) stay the first stage's.
+   */
   private async refined(p: Prediction, prepared: PreparedImage): Promise<Prediction> {
     const { width: W } = prepared.info;
     const mirrored = p.mirrored === true;
     const window = p.window ?? prepared.window;
-    const refined = await this.refiner!.refine(facingLandmarks(p, W), mirrored ? mirrorWindow(window, W) : window, prepared.detail ?? prepared.reduced, mirrored);
-    return { ...p, ...this.placed(refined.points, prepared.info, mirrored) };
+    let points = facingLandmarks(p, W);
+    for (const refiner of this.refiners) {
+      points = (await refiner.refine(points, mirrored ? mirrorWindow(window, W) : window, prepared.detail ?? prepared.reduced, mirrored)).points;
+    }
+    return { ...p, ...this.placed(points, prepared.info, mirrored) };
   }
 
   /** The second look: the network on the window that frames `found` as the training images framed theirs. */
@@ -390,7 +394,7 @@ export class Predictor {
 
   async release(): Promise<void> {
     await this.session.release();
-    await this.refinementSession?.release();
+    await Promise.all(this.refinementSessions.map((s) => s.release()));
   }
 }
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'os';
 import { countMacs } from '../models/macs';
 import { specFromMetadata } from '../models/spec';
-import { refinementSpec } from '../refine/stages';
+import { refinementSpecs } from '../refine/stages';
 import { paddedSize } from './padding';
 
 /**
@@ -25,9 +25,8 @@ export function defaultSessionThreads(metadata: Record<string, string>, grid: { 
   let macs: number;
   try {
     macs = countMacs(spec, paddedSize(grid.height), paddedSize(grid.width));
-    // A refined model also runs one crop per landmark.
-    const refinement = refinementSpec(metadata, 'model');
-    if (refinement) macs += spec.classes * countMacs(refinement.spec, refinement.crop, refinement.crop);
+    // A refined model also runs one crop per landmark and refinement.
+    for (const r of refinementSpecs(metadata, 'model')) macs += spec.classes * countMacs(r.spec, r.crop, r.crop);
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 import { existsSync, promises as fsp, readdirSync, statSync } from 'fs';
 import { join, resolve } from 'path';
 import { readModelMetadata } from '../onnx';
-import { parseRefinement, REFINE_KEY } from '../refine/stages';
+import { parseRefinements, REFINE_KEY } from '../refine/stages';
 
 /**
  * Models that ship with lmk: `models/<name>/model.onnx` beside a model card (`README.md`) in the package.
@@ -19,10 +19,10 @@ export interface ShippedModel {
   name: string;
   /** The file a --model value of this name resolves to (the first stage's, where it is a pair). */
   file: string;
-  /** Every file of the model: `file`, and its refinement stage's where that is a file of its own. */
+  /** Every file of the model: `file`, and its refinement stages' where they are files of their own. */
   files: string[];
-  /** 1, or 2 with a refinement stage (src/refine). */
-  stages: 1 | 2;
+  /** 1, and one more per refinement stage (src/refine). */
+  stages: number;
   card: string;
   /** Of all its files. */
   bytes: number;
@@ -65,11 +65,11 @@ export async function listShippedModels(dir = SHIPPED_MODELS_DIR): Promise<Shipp
     const bytes = await fsp.readFile(file);
     const m = readModelMetadata(bytes);
     const landmarks = m['lmk.landmarks'] ? (JSON.parse(m['lmk.landmarks']) as { code: string }[]).map((l) => l.code) : undefined;
-    const refinement = m[REFINE_KEY] === undefined ? undefined : parseRefinement(m[REFINE_KEY], file);
-    const files = refinement?.file === undefined ? [file] : [file, join(dir, name, refinement.file)];
+    const chain = m[REFINE_KEY] === undefined ? [] : parseRefinements(m[REFINE_KEY], file);
+    const files = [file, ...chain.flatMap((r) => (r.file === undefined ? [] : [join(dir, name, r.file)]))];
     const sizes = await Promise.all(files.map(async (f) => (await fsp.stat(f)).size));
     models.push({
-      name, file, files, stages: refinement ? 2 : 1, card: join(dir, name, 'README.md'), bytes: sizes.reduce((a, b) => a + b, 0), classes: Number(m['lmk.classes']),
+      name, file, files, stages: 1 + chain.length, card: join(dir, name, 'README.md'), bytes: sizes.reduce((a, b) => a + b, 0), classes: Number(m['lmk.classes']),
       grid: { height: Number(m['lmk.grid_height']), width: Number(m['lmk.grid_width']) },
       landmarkCodes: landmarks, accuracy: m[MODEL_ACCURACY_KEY] ?? '(no accuracy stated)',
     });

@@ -30,7 +30,7 @@ export interface RefineSettings {
 
 /**
  * The minScore lmk train writes: chosen on ISBI images 121-150 with both stages trained on 001-120, against
- * no gate, for three refinement settings (docs/refinement.md); scripts/join-stages.js --min-score sets another.
+ * no gate, for three refinement settings (docs/refinement.md); lmk join --min-score sets another.
  */
 export const REFINE_MIN_SCORE = 0.7;
 

@@ -7,7 +7,7 @@ import { LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames } from '../data/la
 import { ModelSpec, specFromMetadata } from '../models/spec';
 import { Model, parseModel, readModelMetadata } from '../onnx';
 import type { RefineSettings } from '../refine/crops';
-import { joinSettings, REFINE_KEY, refinementStage } from '../refine/stages';
+import { joinSettings, REFINE_KEY, refinementStages } from '../refine/stages';
 import { FRAMING_KEY, SHAPE_MODEL_KEY } from '../shape';
 import { PLAUSIBILITY_KEY } from '../infer/predictor';
 import { isSafetensors, parseSafetensors } from '../models/safetensors';
@@ -27,8 +27,8 @@ export interface BaseModel {
    * a small set has none of).
    */
   kept: Record<string, string>;
-  /** A two-stage model's refinement stage: the fine-tuned first stage is joined to it (it refines crops whichever first stage centred them). */
-  refinement?: KeptRefinement;
+  /** A refined model's refinement stages: the fine-tuned first stage is joined to them (they refine crops whichever first stage centred them). */
+  refinements?: KeptRefinement[];
 }
 
 export interface KeptRefinement {
@@ -51,18 +51,17 @@ export function readBaseModel(path: string): BaseModel | undefined {
   if (!spec) return undefined;
   const grid = m['lmk.grid_height'] && m['lmk.grid_width'] ? { height: Number(m['lmk.grid_height']), width: Number(m['lmk.grid_width']) } : undefined;
   const loss = LOSSES.find((l) => l === m['lmk.loss']);
-  const refinement = !isSafetensors(bytes) && m[REFINE_KEY] !== undefined ? keptRefinement(parseModel(bytes), path) : undefined;
+  const refinements = !isSafetensors(bytes) && m[REFINE_KEY] !== undefined ? keptRefinements(parseModel(bytes), path) : undefined;
   const kept = Object.fromEntries([SHAPE_MODEL_KEY, FRAMING_KEY, PLAUSIBILITY_KEY].filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
   return {
     spec, grid, ...(m['lmk.sigma'] ? { sigma: Number(m['lmk.sigma']) } : {}), ...(loss ? { loss } : {}),
     ...(m[LANDMARK_NAMES_KEY] ? { landmarkNames: parseLandmarkNames(m[LANDMARK_NAMES_KEY], spec.classes, path) } : {}), kept,
-    ...(refinement ? { refinement } : {}),
+    ...(refinements ? { refinements } : {}),
   };
 }
 
-function keptRefinement(base: Model, path: string): KeptRefinement {
-  const { model, settings } = refinementStage(base, path, path);
-  return { model, settings: joinSettings(settings) };
+function keptRefinements(base: Model, path: string): KeptRefinement[] {
+  return refinementStages(base, path, path).map(({ model, settings }) => ({ model, settings: joinSettings(settings) }));
 }
 
 /** Fine-tuning sets up to this many images get the small-set defaults below. */

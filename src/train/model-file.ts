@@ -43,7 +43,7 @@ export async function writeModel(modelPath: string, onnxPath: string, weights: S
     metadata: { ...metadata, 'lmk.loss': r.loss, 'lmk.output': outputKind(r.loss), [LANDMARK_NAMES_KEY]: serializeLandmarkNames(r.landmarkNames) },
   });
   if (r.loss === 'bce' || r.loss === 'softmax_ce') outputProbabilities(model, r.loss);
-  await saveModel(r.keptRefinement ? joinStages(model, r.keptRefinement.model, r.keptRefinement.settings) : model, onnxPath);
+  await saveModel(r.keptRefinements.reduce((joined, kept) => joinStages(joined, kept.model, kept.settings), model), onnxPath);
 }
 
 /**

@@ -48,8 +48,8 @@ export interface TrainOptions {
    * model, the plausibility bound: see train/base-model.ts).
    */
   keptMetadata?: Record<string, string>;
-  /** The refinement stage of a two-stage model fine-tuned from, joined to the new first stage (train/base-model.ts). */
-  keptRefinement?: KeptRefinement;
+  /** The refinement stages of a refined model fine-tuned from, joined to the new first stage (train/base-model.ts). */
+  keptRefinements?: KeptRefinement[];
   /**
    * Train the refinement stage of a first-stage model instead (src/refine): samples are crops about each
    * landmark, `grid` is the crop's (square, a multiple of 32) and `sigma` in crop pixels; the model file
@@ -112,7 +112,7 @@ export interface Resolved {
   spec: Required<ModelSpec>;
   landmarkNames: LandmarkName[];
   keptMetadata: Record<string, string>;
-  keptRefinement: KeptRefinement | undefined;
+  keptRefinements: KeptRefinement[];
   /** How the training images frame their landmarks: the base model's when fine-tuning, else the training items'. */
   framing: Framing | undefined;
   /** Training the refinement stage: its first stage and how crops are drawn. */
@@ -209,7 +209,7 @@ export function resolveOptions(o: TrainOptions): Resolved {
       : spec.classes >= MIN_SHAPE_LANDMARKS && o.train.length >= MIN_SHAPE_ITEMS ? buildFraming(o.train) : undefined;
   const stepsPerRun = o.stepsPerRun ?? defaultStepsPerRun({ batch, inChannels: spec.inChannels, classes: spec.classes, ...padded }, o.executionProvider);
   return {
-    spec, landmarkNames, keptMetadata: o.keptMetadata ?? {}, keptRefinement: o.refine ? undefined : o.keptRefinement, framing, refine, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
+    spec, landmarkNames, keptMetadata: o.keptMetadata ?? {}, keptRefinements: o.refine ? [] : o.keptRefinements ?? [], framing, refine, train: o.train, validation: o.validation ?? [], grid: { ...o.grid },
     padded,
     sigma: o.sigma, loss, lr, weightDecay, batch,
     epochs: o.steps === undefined ? o.epochs ?? 200 : undefined, steps: o.steps,

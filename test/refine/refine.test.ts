@@ -8,13 +8,15 @@ import { Predictor } from '../../src/infer';
 import { GraphBuilder, Model, parseModel, serializeModel } from '../../src/onnx';
 import { detailFor, REFINE_MIN_SCORE, REFINED_WEIGHT } from '../../src/refine/crops';
 import { Refiner } from '../../src/refine/refiner';
-import { joinSettings, joinStages, parseRefinement, REFINE_KEY, refinementStage, splitStages } from '../../src/refine/stages';
+import { firstStageOf, joinSettings, joinStages, parseRefinements, REFINE_KEY, refinementStages, splitStages } from '../../src/refine/stages';
 import { readFirstStage } from '../../src/refine/first-stage';
 import { prepareCropSample } from '../../src/train/crop-samples';
 import { train } from '../../src/train/loop';
 import { DEFAULT_AUGMENT } from '../../src/data/augment';
 import { writeMarkerSet } from '../train/loop-data';
-import { readFileSync, unlinkSync, writeFileSync } from 'fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'fs';
+import { spawnSync } from 'child_process';
+import { buildCli } from '../train/built-cli';
 import { readBaseModel } from '../../src/train/base-model';
 import { exportModel } from '../../src/models/export';
 import { initStateDict } from '../../src/models/parameters';
@@ -149,7 +151,7 @@ describe('a model file with both stages', () => {
 
   it('refines the first stage with its second graph, and --no-refine reads the first alone', async () => {
     const joined = serializeModel(joinStages(first(), dotModel(3, { 'lmk.output': 'heatmap' }), { crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore, refinedWeight: SETTINGS.refinedWeight }));
-    expect(parseRefinement(parseModel(joined).metadata![REFINE_KEY], 'x')).toEqual(SETTINGS);
+    expect(parseRefinements(parseModel(joined).metadata![REFINE_KEY], 'x')).toEqual([SETTINGS]);
     const image = await dotsImage();
     const two = await Predictor.create({ model: joined, threads: 1 });
     const one = await Predictor.create({ model: joined, threads: 1, refine: false });
@@ -196,8 +198,9 @@ describe('a model file with both stages', () => {
     const pair = splitStages(joinedModel, 'refinement.onnx');
     const firstPath = join(pairDir, 'model.onnx');
     writeFileSync(firstPath, serializeModel(pair.first));
-    writeFileSync(join(pairDir, 'refinement.onnx'), serializeModel(pair.refinement));
-    expect(parseRefinement(pair.first.metadata![REFINE_KEY], 'x')).toEqual({ ...SETTINGS, file: 'refinement.onnx' });
+    expect(pair.refinements.map((r) => r.file)).toEqual(['refinement.onnx']);
+    writeFileSync(join(pairDir, 'refinement.onnx'), serializeModel(pair.refinements[0].model));
+    expect(parseRefinements(pair.first.metadata![REFINE_KEY], 'x')).toEqual([{ ...SETTINGS, file: 'refinement.onnx' }]);
     // The first stage's file holds no refinement weights, the refinement's file no first-stage ones.
     expect(pair.first.graph.initializers.map((t) => t.name).sort()).toEqual(first().graph.initializers.map((t) => t.name).sort());
     expect(pair.first.graph.inputs.map((i) => i.name)).toEqual(['image']);
@@ -214,11 +217,11 @@ describe('a model file with both stages', () => {
       await Promise.all([fromPair.release(), fromJoined.release()]);
     }
     // The refinement stage reads back the same from either, to join to another first stage or to fine-tune from.
-    const fromFile = refinementStage(parseModel(readFileSync(firstPath)), firstPath, firstPath);
-    const fromOne = refinementStage(joinedModel, undefined, 'joined');
+    const [fromFile] = refinementStages(parseModel(readFileSync(firstPath)), firstPath, firstPath);
+    const [fromOne] = refinementStages(joinedModel, undefined, 'joined');
     expect(fromFile.settings).toEqual(fromOne.settings);
     expect(fromFile.model.graph.initializers).toEqual(fromOne.model.graph.initializers);
-    expect(readBaseModel(firstPath)?.refinement?.settings).toEqual({ crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore, refinedWeight: SETTINGS.refinedWeight });
+    expect(readBaseModel(firstPath)?.refinements?.[0].settings).toEqual({ crop: SETTINGS.crop, factor: SETTINGS.factor, sigma: SETTINGS.sigma, minScore: SETTINGS.minScore, refinedWeight: SETTINGS.refinedWeight });
 
     // Bytes alone cannot name a file beside them; without the refinement they need none.
     const bytes = readFileSync(firstPath);
@@ -228,20 +231,120 @@ describe('a model file with both stages', () => {
     unlinkSync(join(pairDir, 'refinement.onnx'));
     await expect(Predictor.create({ model: firstPath })).rejects.toThrow(new RegExp(`^${join(pairDir, 'refinement.onnx')}: cannot read the model's refinement stage`));
     expect(() => splitStages(pair.first, 'other.onnx')).toThrow(/already a pair/);
-    expect(() => parseRefinement(JSON.stringify({ ...SETTINGS, file: '../x.onnx' }), 'm.onnx')).toThrow(/m.onnx: lmk.refine's "file" must name an .onnx file beside the model/);
+    expect(() => parseRefinements(JSON.stringify({ ...SETTINGS, file: '../x.onnx' }), 'm.onnx')).toThrow(/m.onnx: lmk.refine's "file" must name an .onnx file beside the model/);
   });
 
-  it('refuses to join a model that already has two stages, and names what lmk.refine lacks', () => {
-    const joined = joinStages(first(), dotModel(3, { 'lmk.output': 'heatmap' }), SETTINGS);
-    expect(() => joinStages(joined, dotModel(3), SETTINGS)).toThrow(/already has a refinement stage/);
-    expect(() => parseRefinement('{"crop": 30, "factor": 3, "sigma": 2, "minScore": 0.7, "output": "heatmap"}', 'm.onnx')).toThrow(/m.onnx: lmk.refine must be .*multiple of 32/);
-    expect(() => parseRefinement('{"crop": 32, "factor": 3, "sigma": 2, "minScore": 0.7, "refinedWeight": 0, "output": "heatmap"}', 'm.onnx')).toThrow(/m.onnx: lmk.refine must be .*"refinedWeight": over 0 to 1/);
+  it('names what lmk.refine lacks', () => {
+    expect(() => parseRefinements('{"crop": 30, "factor": 3, "sigma": 2, "minScore": 0.7, "output": "heatmap"}', 'm.onnx')).toThrow(/m.onnx: lmk.refine must be .*multiple of 32/);
+    expect(() => parseRefinements('{"crop": 32, "factor": 3, "sigma": 2, "minScore": 0.7, "refinedWeight": 0, "output": "heatmap"}', 'm.onnx')).toThrow(/m.onnx: lmk.refine must be .*"refinedWeight": over 0 to 1/);
     // A file written before refinedWeight: the refined point replaces the first stage's.
-    expect(parseRefinement('{"crop": 32, "factor": 3, "sigma": 2, "minScore": 0.7, "output": "heatmap"}', 'm.onnx').refinedWeight).toBe(1);
-    const stored = parseRefinement(JSON.stringify(SETTINGS), 'm.onnx');
+    expect(parseRefinements('{"crop": 32, "factor": 3, "sigma": 2, "minScore": 0.7, "output": "heatmap"}', 'm.onnx')[0].refinedWeight).toBe(1);
+    const [stored] = parseRefinements(JSON.stringify(SETTINGS), 'm.onnx');
     expect(joinSettings(stored, { refinedWeight: 0.5 })).toEqual({ crop: 32, factor: 8, sigma: 2, minScore: 0, refinedWeight: 0.5 });
     expect(() => joinSettings(stored, { refinedWeight: 1.5 })).toThrow(/--refined-weight must lie over 0 up to 1, got 1.5/);
+    // A chain: each element checked and named by its place.
+    expect(() => parseRefinements(JSON.stringify([SETTINGS, { ...SETTINGS, crop: 30 }]), 'm.onnx')).toThrow(/m.onnx: lmk.refine\[1\] must be .*multiple of 32/);
+    expect(() => parseRefinements('[]', 'm.onnx')).toThrow(/m.onnx: lmk.refine is an empty list/);
+    expect(() => parseRefinements(JSON.stringify([{ ...SETTINGS, file: 'a.onnx' }, SETTINGS]), 'm.onnx')).toThrow(/m.onnx: lmk.refine names a file for some refinements and not others/);
+    expect(() => parseRefinements(JSON.stringify([{ ...SETTINGS, file: 'a.onnx' }, { ...SETTINGS, file: 'a.onnx' }]), 'm.onnx')).toThrow(/one file for two refinements/);
   });
+
+  it('a chain of two refinements: the second crops about the point the first found, joined or as files', async () => {
+    // Each moves half way: one refinement leaves half the first stage's miss, two in turn a quarter.
+    const half = { ...SETTINGS, refinedWeight: 0.5 };
+    const { output: _o, ...joinable } = half;
+    // (lmk.arch and lmk.encoder make it a model to fine-tune from: readBaseModel below.)
+    const one = joinStages(bandModel({ 'lmk.arch': 'unet', 'lmk.encoder': 'vgg19' }), dotModel(3, { 'lmk.output': 'heatmap' }), joinable);
+    const chain = joinStages(one, dotModel(3, { 'lmk.output': 'heatmap' }), joinable);
+    expect(parseRefinements(chain.metadata![REFINE_KEY], 'x')).toEqual([half, half]);
+    expect(chain.graph.inputs.map((i) => i.name)).toEqual(['image', 'crops', 'crops_2']);
+    expect(chain.graph.outputs.map((o) => o.name)).toEqual(['heatmaps', 'crop_heatmaps', 'crop_heatmaps_2']);
+    // Its first stage alone is the first stage's graph, whichever the chain's length.
+    const alone = firstStageOf(chain);
+    expect(alone.graph.initializers.map((t) => t.name).sort()).toEqual(first().graph.initializers.map((t) => t.name).sort());
+    expect(alone.graph.nodes).toHaveLength(first().graph.nodes.length);
+    expect(alone.metadata![REFINE_KEY]).toBeUndefined();
+
+    const image = await dotsImage();
+    const [plain, once, twice] = await Promise.all([alone, one, chain].map((m) => Predictor.create({ model: serializeModel(m), threads: 1 })));
+    try {
+      const [a, b, c] = [await plain.predict(image), await once.predict(image), await twice.predict(image)];
+      // The same refinement by hand, twice in turn, on the same decode.
+      const decoded = await readForGrid(image, FIRST_GRID, { detail: detailFor(SETTINGS) });
+      const refiner = new Refiner(half, FIRST_GRID, 3, 3, cropRun(3));
+      const window = frameWindow({ width: W, height: H });
+      const byHand = (await refiner.refine((await refiner.refine(a.landmarks, window, decoded, false)).points, window, decoded, false)).points;
+      c.landmarks.forEach(([x, y], k) => {
+        expect(x).toBeCloseTo(byHand[k][0], 3);
+        expect(y).toBeCloseTo(byHand[k][1], 3);
+      });
+      const miss = (p: { landmarks: [number, number][] }, k: number) => Math.hypot(p.landmarks[k][0] - DOTS[k][0], p.landmarks[k][1] - DOTS[k][1]);
+      for (let k = 0; k < 3; k++) expect(miss(c, k)).toBeLessThan(miss(b, k));
+      expect(c.scores).toEqual(a.scores);
+    } finally {
+      await Promise.all([plain.release(), once.release(), twice.release()]);
+    }
+
+    // As files: refinement.onnx and refinement-2.onnx beside the first stage, predicting as the joined file does.
+    const filesDir = join(dir, 'chain');
+    require('fs').mkdirSync(filesDir, { recursive: true });
+    const split = splitStages(chain, 'refinement.onnx');
+    expect(split.refinements.map((r) => r.file)).toEqual(['refinement.onnx', 'refinement-2.onnx']);
+    for (const r of split.refinements) writeFileSync(join(filesDir, r.file), serializeModel(r.model));
+    const firstPath = join(filesDir, 'model.onnx');
+    writeFileSync(firstPath, serializeModel(split.first));
+    expect(split.first.graph.inputs.map((i) => i.name)).toEqual(['image']);
+    const fromFiles = await Predictor.create({ model: firstPath, threads: 1 });
+    const fromJoined = await Predictor.create({ model: serializeModel(chain), threads: 1 });
+    try {
+      expect((await fromFiles.predict(image)).landmarks).toEqual((await fromJoined.predict(image)).landmarks);
+    } finally {
+      await Promise.all([fromFiles.release(), fromJoined.release()]);
+    }
+    // Read back from either, each refinement with its own weights, in order; fine-tuning keeps the chain.
+    const fromSplit = refinementStages(parseModel(readFileSync(firstPath)), firstPath, firstPath);
+    const fromOne = refinementStages(chain, undefined, 'chain');
+    expect(fromSplit.map((r) => r.settings)).toEqual(fromOne.map((r) => r.settings));
+    fromSplit.forEach((r, i) => expect(r.model.graph.initializers).toEqual(fromOne[i].model.graph.initializers));
+    expect(readBaseModel(firstPath)?.refinements).toHaveLength(2);
+    // A chain stored as files grows from its joined form only.
+    expect(() => joinStages(split.first, dotModel(3, { 'lmk.output': 'heatmap' }), joinable)).toThrow(/files of their own: join to the model that holds them in one file/);
+  });
+});
+
+describe('lmk join', () => {
+  it('joins a refined model\'s refinement to another first stage, then another after it (a chain), and names what is wrong', () => {
+    const cli = buildCli(join(dir, 'cli'));
+    const lmk = (...args: string[]) => spawnSync(process.execPath, [cli.script, 'join', ...args], { env: cli.env, encoding: 'utf8' });
+    const paths = { first: join(dir, 'j-first.onnx'), refined: join(dir, 'j-refined.onnx'), once: join(dir, 'j-once.onnx'), twice: join(dir, 'j-twice.onnx') };
+    const { output: _o, ...joinable } = SETTINGS;
+    writeFileSync(paths.first, serializeModel(bandModel()));
+    // The refinement trained against another first stage (lmk train --first-stage needs only its grid).
+    writeFileSync(paths.refined, serializeModel(joinStages(bandModel({ 'lmk.sigma': '3' }), dotModel(3, { 'lmk.output': 'heatmap' }), joinable)));
+    let r = lmk(paths.first, paths.refined, '--out', paths.once);
+    expect(r.stderr).toMatch(/refined weight 1\n/);
+    expect(r.status).toBe(0);
+    r = lmk(paths.once, paths.refined, '--refined-weight', '0.5', '--out', paths.twice);
+    expect(r.status).toBe(0);
+    const twice = parseModel(readFileSync(paths.twice));
+    expect(parseRefinements(twice.metadata![REFINE_KEY], 'x')).toEqual([SETTINGS, { ...SETTINGS, refinedWeight: 0.5 }]);
+    // The first stage's own metadata, not the refined model's.
+    expect(twice.metadata!['lmk.sigma']).toBe('2');
+    expect(firstStageOf(twice).graph.initializers).toEqual(bandModel().graph.initializers);
+
+    r = lmk(paths.first, paths.first, '--out', join(dir, 'j-x.onnx'));
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`lmk: ${paths.first}: the model has no refinement stage`);
+    writeFileSync(join(dir, 'j-text.onnx'), 'not a model');
+    r = lmk(join(dir, 'j-text.onnx'), paths.refined, '--out', join(dir, 'j-x.onnx'));
+    expect(r.stderr.trim()).toBe(`lmk: ${join(dir, 'j-text.onnx')}: the first stage is not an ONNX model`);
+    writeFileSync(join(dir, 'j-five.onnx'), serializeModel(dotModel(5)));
+    r = lmk(join(dir, 'j-five.onnx'), paths.refined, '--out', join(dir, 'j-x.onnx'));
+    expect(r.stderr.trim()).toBe(`lmk: ${paths.refined}: its refinement finds 3 landmarks, the first stage ${join(dir, 'j-five.onnx')} 5`);
+    r = lmk(paths.first, paths.refined, '--refined-weight', '2', '--out', join(dir, 'j-x.onnx'));
+    expect(r.stderr.trim()).toBe('lmk: --refined-weight must lie over 0 up to 1, got 2');
+    expect(existsSync(join(dir, 'j-x.onnx'))).toBe(false);
+  }, 60_000);
 });
 
 describe('refinement training', () => {
@@ -305,11 +408,11 @@ describe('refinement training', () => {
     expect(() => readFirstStage(join(out, 'model.onnx'))).toThrow(/already has a refinement stage/);
     // Fine-tuning the two-stage model trains its first stage and keeps its refinement stage.
     const base = readBaseModel(join(out, 'model.onnx'))!;
-    expect(base.refinement!.settings).toEqual({ crop: 32, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: REFINED_WEIGHT });
+    expect(base.refinements![0].settings).toEqual({ crop: 32, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: REFINED_WEIGHT });
     const tuned = join(dir, 'tuned');
     await train({
       spec: base.spec, train: items, grid: base.grid!, sigma: 2, loss: 'softmax_ce', steps: 2, batch: 2, outDir: tuned, threads: 1, workers: 0,
-      initWeights: join(out, 'model.onnx'), keptRefinement: base.refinement,
+      initWeights: join(out, 'model.onnx'), keptRefinements: base.refinements,
     });
     const again = await Predictor.create({ model: join(tuned, 'model.onnx'), threads: 1 });
     try {

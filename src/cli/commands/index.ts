@@ -13,6 +13,7 @@ import { studyCommand } from './study';
 import { modelsCommand } from './models';
 import { mergeCommand } from './merge';
 import { reviewCommand } from './review';
+import { joinCommand } from './join';
 
 /** Every `lmk` subcommand, one module each under this folder. */
 export const commands: CommandModule<any, any>[] = [
@@ -23,6 +24,7 @@ export const commands: CommandModule<any, any>[] = [
   inspectCommand,
   modelsCommand,
   trainCommand,
+  joinCommand,
   predictCommand,
   mergeCommand,
   reviewCommand,

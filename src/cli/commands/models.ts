@@ -25,7 +25,7 @@ export const modelsCommand: CommandModule<object, ModelsArgs> = {
     }
     for (const m of models) {
       const landmarks = m.landmarkCodes ? `${m.classes} landmarks (${m.landmarkCodes.join(' ')})` : `${m.classes} landmarks`;
-      const stages = m.stages === 2 ? '; two stages (a refinement on crops)' : '';
+      const stages = m.stages === 2 ? '; two stages (a refinement on crops)' : m.stages > 2 ? `; ${m.stages} stages (${m.stages - 1} refinements on crops in turn)` : '';
       process.stdout.write(`${m.name}\n  ${landmarks}; grid ${m.grid.height}x${m.grid.width}${stages}; ${mib(m.bytes)}\n  ${m.accuracy}\n  card: ${m.card}\n`);
     }
   },

@@ -230,7 +230,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       : firstStage?.landmarkNames ?? (base?.landmarkNames?.length === classes ? base.landmarkNames : formatLandmarkNames(format, classes));
     const options: TrainOptions = {
       spec, landmarkNames, train: items.train, validation: items.validation, grid, sigma: args.sigma ?? base?.sigma ?? 2, loss: (args.loss ?? base?.loss ?? 'mse') as LossName, lr,
-      weightDecay: args['weight-decay'], batch: args.batch, ...length, initWeights: args['init-weights'], keptMetadata: base?.kept, keptRefinement: base?.refinement,
+      weightDecay: args['weight-decay'], batch: args.batch, ...length, initWeights: args['init-weights'], keptMetadata: base?.kept, keptRefinements: base?.refinements,
       ...(firstStage ? { refine: { firstStage, factor: args['crop-factor'], jitter: args['crop-jitter'] } } : {}),
       augment: args.augment, augmentation: {
         rotationDeg: args.rotation, scale: args.scaling, translation: args.shift,
