@@ -13,6 +13,6 @@
 # once a minute). A rerun into the same OUT resumes the training where it stopped.
 minutes=60
 source "$(dirname "$0")/common.sh"
-run_recipe --arch unet --encoder vgg19 --width-multiplier 0.25 --height 256 --width 224 \
+run_recipe "${cpu_first_stage_network[@]}" \
   --loss softmax_ce --sigma 2 --batch 4 --lr 1e-3 --lr-schedule cosine --min-lr 1e-5 \
   --rotation 3 --scaling 0.05 --shift 0.035 --intensity 0.5 --gamma 0.7 --val-fraction 0

@@ -1,11 +1,12 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { describeWithSharedData, SHARED_DATA } from '../util/shared-data';
 import { buildCli } from '../train/built-cli';
-import { readModelMetadata } from '../../src/onnx';
-import { REFINE_MIN_SCORE, REFINED_WEIGHT } from '../../src/refine/crops';
+import { parseModel, readModelMetadata } from '../../src/onnx';
+import { firstStageOf } from '../../src/refine/stages';
+import { REFINE_MIN_SCORE } from '../../src/refine/crops';
 
 const RECIPES = resolve(__dirname, '..', '..', 'scripts', 'recipes');
 /** Trains a few seconds and scores twice; the ceiling leaves room for a busy machine. */
@@ -77,20 +78,54 @@ describeWithSharedData('the CPU recipe end to end, a few seconds of training (IS
   }, SLOW_TEST_MS);
 });
 
-describeWithSharedData('the two-stage CPU recipe end to end, seconds of each stage (ISBI 2015 images)', () => {
-  test('trains the first stage into OUT/first, the refinement into OUT, and scores both', () => {
+describeWithSharedData('the refined CPU recipe end to end, seconds of each stage (ISBI 2015 images)', () => {
+  test('trains the first stage into OUT/first beside the wide and fine refinements in turn, joins the three and scores them', () => {
     const out = join(dir, 'refined');
     const root = isbiSubset(join(dir, 'isbi-subset-refined'), 8, 4);
     const r = recipe('isbi2015-cpu-refined.sh', ['--root', root, '--out', out, '--minutes', '0.2', '--', '--quiet']);
     expect(r.status).toBe(0);
-    for (const f of ['first/model.onnx', 'first/test1.json', 'model.onnx', 'model.safetensors', 'train.jsonl', 'test1.json']) expect(existsSync(join(out, f))).toBe(true);
+    for (const f of ['grid.onnx', 'first/model.onnx', 'first/test1.json', 'wide/model.onnx', 'fine/model.onnx', 'model.onnx', 'test1.json', 'load.txt']) expect(existsSync(join(out, f))).toBe(true);
+    expect(existsSync(join(out, 'first-wide.onnx'))).toBe(false);
+    // Each refinement trained on its own for half the minutes, while the first stage trained for all of them.
+    const steps = (run: string) => readFileSync(join(out, run, 'train.jsonl'), 'utf8').split('\n').filter((l) => l.startsWith('{"step"')).length;
+    for (const run of ['first', 'wide', 'fine']) expect(steps(run)).toBeGreaterThan(0);
     const first = JSON.parse(readFileSync(join(out, 'first', 'test1.json'), 'utf8'));
-    const both = JSON.parse(readFileSync(join(out, 'test1.json'), 'utf8'));
-    expect(both.n_images).toBe(4);
-    expect(both.baseline.mre.value).toBeCloseTo(first.baseline.mre.value, 9);
-    expect(Number.isFinite(both.mre.value)).toBe(true);
-    // The model file holds both stages, with the recipe's settings (seconds of training seldom pass the gate).
-    const metadata = readModelMetadata(readFileSync(join(out, 'model.onnx')));
-    expect(JSON.parse(metadata['lmk.refine'])).toMatchObject({ crop: 64, factor: 3, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: REFINED_WEIGHT, output: 'spatial-softmax' });
+    const all = JSON.parse(readFileSync(join(out, 'test1.json'), 'utf8'));
+    expect(all.n_images).toBe(4);
+    expect(all.baseline.mre.value).toBeCloseTo(first.baseline.mre.value, 9);
+    expect(Number.isFinite(all.mre.value)).toBe(true);
+    // The model file holds the first stage's network and both refinements, wide then fine, with the recipe's settings.
+    const model = readFileSync(join(out, 'model.onnx'));
+    const metadata = readModelMetadata(model);
+    expect(metadata['lmk.grid_height']).toBe('256');
+    expect(JSON.parse(metadata['lmk.refine'])).toMatchObject([
+      { crop: 64, factor: 2, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: 0.6, output: 'spatial-softmax' },
+      { crop: 64, factor: 3, sigma: 2, minScore: REFINE_MIN_SCORE, refinedWeight: 0.5, output: 'spatial-softmax' },
+    ]);
+    const firstWeights = parseModel(readFileSync(join(out, 'first', 'model.onnx'))).graph.initializers;
+    expect(firstStageOf(parseModel(model)).graph.initializers).toEqual(firstWeights);
   }, 2 * SLOW_TEST_MS);
+});
+
+describeWithSharedData('the refined CPU recipe stopped by a signal', () => {
+  test('stops both stages it trains side by side, each saving its checkpoint', async () => {
+    const out = join(dir, 'refined-stopped');
+    const root = isbiSubset(join(dir, 'isbi-subset-stopped'), 8, 4);
+    const child = spawn('bash', [join(RECIPES, 'isbi2015-cpu-refined.sh'), '--root', root, '--out', out, '--minutes', '5', '--', '--quiet'], { env: { ...cli.env, LMK_CLI: cli.script }, stdio: 'ignore' });
+    const ended = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // Both trainings under way: each has logged a step.
+    const logged = (run: string) => existsSync(join(out, run, 'train.jsonl')) && readFileSync(join(out, run, 'train.jsonl'), 'utf8').includes('{"step"');
+    const deadline = Date.now() + 120_000;
+    while (!(logged('first') && logged('wide')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect(logged('first') && logged('wide')).toBe(true);
+    child.kill('SIGTERM');
+    expect(await ended).toBe(143);
+    // No lmk train of this run is left: each stopped after its step in progress and saved a checkpoint.
+    const running = () => spawnSync('pgrep', ['-f', '--', `--out ${out}/`], { encoding: 'utf8' }).stdout.trim();
+    const stopBy = Date.now() + 60_000;
+    while (running() !== '' && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 500));
+    expect(running()).toBe('');
+    for (const run of ['first', 'wide']) expect(existsSync(join(out, run, 'checkpoint.safetensors'))).toBe(true);
+    expect(existsSync(join(out, 'model.onnx'))).toBe(false);
+  }, SLOW_TEST_MS);
 });
