@@ -71,18 +71,13 @@ function refinementsText(chain: object[]): string {
   return JSON.stringify(chain.length === 1 ? chain[0] : chain);
 }
 
-/** The refinements a model's metadata states (none where it has no `lmk.refine`), unchecked beyond JSON. */
-function storedChain(metadata: Record<string, string> | undefined, source: string): StoredRefinement[] {
-  const text = metadata?.[REFINE_KEY];
-  return text === undefined ? [] : parseRefinements(text, source);
-}
-
 /**
  * `first` (a first stage, or one with refinements in the same file) with `refinement` (an lmk model of crops:
  * input `image`, output `heatmaps`) joined as the next refinement of its chain.
  */
 export function joinStages(first: Model, refinement: Model, settings: RefineSettings): Model {
-  const chain = storedChain(first.metadata, 'the first stage');
+  const text = first.metadata?.[REFINE_KEY];
+  const chain = text === undefined ? [] : parseRefinements(text, 'the first stage');
   if (chain.some((r) => r.file !== undefined)) throw new Error('the first stage\'s refinements are files of their own: join to the model that holds them in one file');
   const { crops, maps, prefix } = stageNames(chain.length);
   const g = refinement.graph;
@@ -103,7 +98,7 @@ export function joinStages(first: Model, refinement: Model, settings: RefineSett
     arch: refinement.metadata?.['lmk.arch'], encoder: refinement.metadata?.['lmk.encoder'],
     widthMultiplier: Number(refinement.metadata?.['lmk.width_multiplier']), output: refinement.metadata?.['lmk.output'],
   };
-  const stored = chain.length === 0 ? [] : storedObjects(first.metadata![REFINE_KEY]);
+  const stored = text === undefined ? [] : storedObjects(text);
   return { ...first, graph, metadata: { ...first.metadata, [REFINE_KEY]: refinementsText([...stored, joined]) } };
 }
 
