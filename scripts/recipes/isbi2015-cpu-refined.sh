@@ -3,7 +3,8 @@
 # 110) on both cores at once. A refinement trains on crops about the true landmarks and needs the first stage's
 # grid, not its weights, and one thread trains each of these networks nearly as fast as two (docs/refinement.md),
 # so the two cores train side by side:
-# - one thread: the CPU recipe (isbi2015-cpu.sh) for all the minutes into OUT/first (about 10600 steps);
+# - one thread: the CPU recipe (isbi2015-cpu.sh) into OUT/first, for its 200 epochs or the minutes, whichever
+#   ends first (on 001-150 the epochs: 7400 steps in about 80 minutes; with --all-images the minutes);
 # - the other: two refinements (src/refine) in turn, half the minutes each: a wide one into OUT/wide (64x64
 #   crops at 2 crop pixels per first-stage grid pixel: 0.47 mm on ISBI's images, a 30 mm square), then a
 #   fine one into OUT/fine (factor 3: 0.31 mm, a 20 mm square) that crops about the point the wide one found
@@ -12,7 +13,7 @@
 # fifth spread over the crop), spatial softmax cross-entropy (sigma 2 crop pixels), batch 16, Adam 1e-3 along a
 # cosine to 1e-5, scaling and intensity as the first stage. Where a refinement's score reaches 0.7 the point
 # moves toward the refined one: 0.6 of the way for the wide one, then 0.5 for the fine one. Settings chosen on
-# 121-150 with every stage trained on 001-120 for the recipe's step counts (docs/refinement.md).
+# 121-150 with every stage trained on 001-120 (docs/refinement.md; the first stage there for 10600 steps).
 #
 # Leaves in OUT: model.onnx (the three stages: lmk predict and lmk eval --model as it is; --no-refine reads the
 # first alone), test1.json (Test1 with the mean-shape baseline), load.txt; OUT/first holds the first stage's

@@ -1,6 +1,7 @@
 import { AttributeValue, DataType, Dim, Graph, Initializer, Model, Node, TensorData, TensorValue, ValueInfo } from './graph';
 import * as protobuf from 'protobufjs';
 import { DATA_TYPE_CODES, ModelProto } from './proto';
+import { readFileSync } from 'fs';
 import { writeFileAtomic } from '../util/fs';
 
 /** ModelProto.metadata_props. */
@@ -73,6 +74,24 @@ export function serializeModel(model: Model): Uint8Array {
 /** Writes a model to `path` atomically (temporary file, then rename). */
 export async function saveModel(model: Model, path: string): Promise<void> {
   await writeFileAtomic(path, serializeModel(model));
+}
+
+/** A model file's bytes; a failure is one line naming the file and what it was to be (`role`, e.g. 'first stage'). */
+export function readModelFile(path: string, role: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read the ${role}: ${(err as Error).message}`);
+  }
+}
+
+/** `parseModel` of a file's bytes, failing with one line that names the file. */
+export function parseModelFile(bytes: Uint8Array, path: string): Model {
+  try {
+    return parseModel(bytes);
+  } catch {
+    throw new Error(`${path}: not an ONNX model`);
+  }
 }
 
 // ---- decoding ----

@@ -1,9 +1,8 @@
 /** The first stage a refinement stage is trained for: the facts of its model file the crops depend on. */
-import { readFileSync } from 'fs';
 import type { Grid } from '../data/grid';
 import { LandmarkName, LANDMARK_NAMES_KEY, parseLandmarkNames } from '../data/landmark-names';
 import { resolveModelFile } from '../models/shipped';
-import { readModelMetadata } from '../onnx';
+import { readModelFile, readModelMetadata } from '../onnx';
 import { Framing, FRAMING_KEY, parseFraming } from '../shape';
 import { REFINE_KEY } from './stages';
 
@@ -20,12 +19,7 @@ export interface FirstStage {
 
 export function readFirstStage(model: string): FirstStage {
   const path = resolveModelFile(model, 'first stage: ');
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new Error(`${path}: cannot read the first-stage model: ${(err as Error).message}`);
-  }
+  const bytes = readModelFile(path, 'first-stage model');
   let m: Record<string, string>;
   try {
     m = readModelMetadata(bytes);

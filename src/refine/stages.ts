@@ -8,10 +8,9 @@
  *   stays under the size a shipped model's file may take (scripts/ship-refinement.js).
  * Either way the Predictor runs each stage in a session of its own (stagesOf).
  */
-import { readFileSync } from 'fs';
 import { basename, dirname, join } from 'path';
 import { specFromMetadata, type ModelSpec } from '../models/spec';
-import { parseModel, serializeModel, type Graph, type Model, type Node } from '../onnx';
+import { parseModel, parseModelFile, readModelFile, serializeModel, type Graph, type Model, type Node } from '../onnx';
 import type { RefineSettings } from './crops';
 
 export const REFINE_KEY = 'lmk.refine';
@@ -194,14 +193,6 @@ function refinementFilePath(settings: StoredRefinement, modelPath: string | unde
   return join(dirname(modelPath), settings.file!);
 }
 
-function readRefinementFile(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`${path}: cannot read the model's refinement stage: ${(err as Error).message}`);
-  }
-}
-
 /** The stages of a model that has refinements (metadata `lmk.refine`), as bytes for a session each. */
 export interface StageBytes {
   first: Uint8Array;
@@ -217,7 +208,7 @@ export interface StageBytes {
 export function stagesOf(bytes: Uint8Array, chain: StoredRefinement[], modelPath: string | undefined, source: string, refine: boolean): StageBytes {
   const asFiles = chain.length > 0 && chain[0].file !== undefined;
   if (asFiles) {
-    const refinements = refine ? chain.map((r) => refinementFilePath(r, modelPath, source)).map((path) => ({ bytes: readRefinementFile(path), source: path })) : [];
+    const refinements = refine ? chain.map((r) => refinementFilePath(r, modelPath, source)).map((path) => ({ bytes: readModelFile(path, "model's refinement stage"), source: path })) : [];
     return { first: bytes, refinements };
   }
   const joined = parseModel(bytes);
@@ -241,13 +232,7 @@ export function refinementStages(model: Model, modelPath: string | undefined, so
     if (settings.file === undefined) return { model: refinementOf(model, i, settings), settings };
     const file = refinementFilePath(settings, modelPath, source);
     const { file: _file, ...joinable } = settings;
-    const bytes = readRefinementFile(file);
-    let refinement: Model;
-    try {
-      refinement = parseModel(bytes);
-    } catch {
-      throw new Error(`${file}: not an ONNX model`);
-    }
+    const refinement = parseModelFile(readModelFile(file, "model's refinement stage"), file);
     return { model: { ...refinement, metadata: { ...refinementMetadata(objects[i], settings.output), ...refinement.metadata } }, settings: joinable };
   });
 }

@@ -337,7 +337,7 @@ describe('lmk join', () => {
     expect(r.stderr.trim()).toBe(`lmk: ${paths.first}: the model has no refinement stage`);
     writeFileSync(join(dir, 'j-text.onnx'), 'not a model');
     r = lmk(join(dir, 'j-text.onnx'), paths.refined, '--out', join(dir, 'j-x.onnx'));
-    expect(r.stderr.trim()).toBe(`lmk: ${join(dir, 'j-text.onnx')}: the first stage is not an ONNX model`);
+    expect(r.stderr.trim()).toBe(`lmk: ${join(dir, 'j-text.onnx')}: not an ONNX model`);
     writeFileSync(join(dir, 'j-five.onnx'), serializeModel(dotModel(5)));
     r = lmk(join(dir, 'j-five.onnx'), paths.refined, '--out', join(dir, 'j-x.onnx'));
     expect(r.stderr.trim()).toBe(`lmk: ${paths.refined}: its refinement finds 3 landmarks, the first stage ${join(dir, 'j-five.onnx')} 5`);

@@ -1,7 +1,6 @@
-import { readFileSync } from 'fs';
 import { Argv, CommandModule } from 'yargs';
 import { resolveModelFile } from '../../models/shipped';
-import { parseModel, saveModel, type Model } from '../../onnx';
+import { parseModelFile, readModelFile, saveModel, type Model } from '../../onnx';
 import { joinSettings, joinStages, refinementStages } from '../../refine/stages';
 
 interface JoinArgs {
@@ -14,17 +13,7 @@ interface JoinArgs {
 
 function readModel(value: string, role: string): { path: string; model: Model } {
   const path = resolveModelFile(value, `${role}: `);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new Error(`${path}: cannot read the ${role}: ${(err as Error).message}`);
-  }
-  try {
-    return { path, model: parseModel(bytes) };
-  } catch {
-    throw new Error(`${path}: the ${role} is not an ONNX model`);
-  }
+  return { path, model: parseModelFile(readModelFile(path, role), path) };
 }
 
 /**
