@@ -132,10 +132,17 @@ function resample(data: Float32Array, image: Size, grid: Grid, scaleX: number, s
   if (data.length !== W * H) throw new RangeError(`image data has ${data.length} values, ${W}x${H} expected`);
   const tx = taps(W, Wg, scaleX, at.offsetX, at.replicate);
   const ty = taps(H, Hg, scaleY, at.offsetY, at.replicate);
-  const rows = new Float32Array(H * Wg);
-  for (let y = 0; y < H; y++) {
+  // Only the rows the vertical taps read: a crop's window needs a band of the image, not all of it.
+  let rowLo = H;
+  let rowHi = -1;
+  for (let y = 0; y < Hg; y++) {
+    rowLo = Math.min(rowLo, ty.start[y]);
+    rowHi = Math.max(rowHi, ty.start[y] + ty.count[y] - 1);
+  }
+  const rows = new Float32Array(Math.max(0, rowHi - rowLo + 1) * Wg);
+  for (let y = rowLo; y <= rowHi; y++) {
     const src = y * W;
-    const dst = y * Wg;
+    const dst = (y - rowLo) * Wg;
     for (let x = 0; x < Wg; x++) {
       const s = src + tx.start[x];
       const w = x * tx.maxTaps;
@@ -149,7 +156,7 @@ function resample(data: Float32Array, image: Size, grid: Grid, scaleX: number, s
     const dst = y * Wg;
     for (let k = 0; k < ty.count[y]; k++) {
       const weight = ty.weights[y * ty.maxTaps + k];
-      const src = (ty.start[y] + k) * Wg;
+      const src = (ty.start[y] + k - rowLo) * Wg;
       for (let x = 0; x < Wg; x++) out[dst + x] += rows[src + x] * weight;
     }
   }
