@@ -8,14 +8,14 @@
 //                              [--plausibility '{"anatomy": "lateral cephalogram", "minMeanScore": 0.62, "mirrorBelow": 0.77}']
 //                              [--keep-float32 PREFIX,...] [--out FILE]
 // The model card (models/NAME/README.md) is written by hand, with the figures of the shipped file.
-const { join } = require('path');
+const { mkdirSync, statSync } = require('fs');
+const { dirname, join } = require('path');
 const yargs = require('yargs/yargs');
 const dist = join(__dirname, '..', 'dist');
-const { parseModel, saveModel } = require(join(dist, 'onnx'));
+const { parseModelFile, readModelFile, saveModel } = require(join(dist, 'onnx'));
 const { storeWeightsAsHalf } = require(join(dist, 'models', 'half'));
 const { MODEL_NAME_KEY, MODEL_ACCURACY_KEY, SHIPPED_MODELS_DIR } = require(join(dist, 'models', 'shipped'));
 const { formatLandmarkNames, serializeLandmarkNames, LANDMARK_NAMES_KEY } = require(join(dist, 'data'));
-const { readFileSync } = require('fs');
 
 const argv = yargs(process.argv.slice(2))
   .option('model', { type: 'string', demandOption: true, describe: 'the trained .onnx (lmk train)' })
@@ -28,17 +28,17 @@ const argv = yargs(process.argv.slice(2))
   .strict().parseSync();
 
 (async () => {
-  const model = parseModel(readFileSync(argv.model));
+  const model = parseModelFile(readModelFile(argv.model, 'trained model'), argv.model);
   const metadata = { ...model.metadata, [MODEL_NAME_KEY]: argv.name, [MODEL_ACCURACY_KEY]: argv.accuracy };
   if (argv.landmarks && !metadata[LANDMARK_NAMES_KEY]) {
     metadata[LANDMARK_NAMES_KEY] = serializeLandmarkNames(formatLandmarkNames(argv.landmarks, Number(metadata['lmk.classes'])));
   }
   if (argv.plausibility) metadata['lmk.plausibility'] = JSON.stringify(JSON.parse(argv.plausibility));
   const out = argv.out ?? join(SHIPPED_MODELS_DIR, argv.name, 'model.onnx');
-  require('fs').mkdirSync(require('path').dirname(out), { recursive: true });
+  mkdirSync(dirname(out), { recursive: true });
   const keep = (argv['keep-float32'] ?? '').split(',').filter(Boolean);
   await saveModel({ ...storeWeightsAsHalf(model, (name) => keep.some((p) => name.startsWith(p))), metadata }, out);
-  console.log(`wrote ${out} (${(readFileSync(out).length / 2 ** 20).toFixed(2)} MiB)`);
+  console.log(`wrote ${out} (${(statSync(out).size / 2 ** 20).toFixed(2)} MiB)`);
 })().catch((err) => {
   console.error(`ship-model: ${err.message}`);
   process.exit(1);

@@ -8,11 +8,11 @@
 // `npm run build` (it uses dist/):
 //   node scripts/ship-refinement.js --name isbi2015-head --refined RUN/model.onnx [--min-score S] [--refined-weight W]
 //                                   [--keep-float32 PREFIX,...] [--accuracy "..."]
-const { existsSync, readFileSync } = require('fs');
+const { existsSync, statSync } = require('fs');
 const { join } = require('path');
 const yargs = require('yargs/yargs');
 const dist = join(__dirname, '..', 'dist');
-const { parseModel, saveModel } = require(join(dist, 'onnx'));
+const { parseModelFile, readModelFile, saveModel } = require(join(dist, 'onnx'));
 const { storeWeightsAsHalf } = require(join(dist, 'models', 'half'));
 const { MODEL_ACCURACY_KEY, SHIPPED_MODELS_DIR } = require(join(dist, 'models', 'shipped'));
 const { firstStageOf, joinSettings, joinStages, refinementStages, splitStages, REFINE_KEY } = require(join(dist, 'refine', 'stages'));
@@ -31,12 +31,12 @@ const argv = yargs(process.argv.slice(2))
 (async () => {
   const firstPath = join(SHIPPED_MODELS_DIR, argv.name, 'model.onnx');
   if (!existsSync(firstPath)) throw new Error(`${firstPath}: no such shipped model`);
-  let first = parseModel(readFileSync(firstPath));
+  let first = parseModelFile(readModelFile(firstPath, 'shipped model'), firstPath);
   // Refinements shipped before are replaced.
   if (first.metadata?.[REFINE_KEY] !== undefined) first = firstStageOf(first);
   const keep = (argv['keep-float32'] ?? '').split(',').filter(Boolean);
-  const mib = (f) => (readFileSync(f).length / 2 ** 20).toFixed(2);
-  for (const { model, settings } of refinementStages(parseModel(readFileSync(argv.refined)), argv.refined, argv.refined)) {
+  const mib = (f) => (statSync(f).size / 2 ** 20).toFixed(2);
+  for (const { model, settings } of refinementStages(parseModelFile(readModelFile(argv.refined, 'refined model'), argv.refined), argv.refined, argv.refined)) {
     const kept = joinSettings(settings, { minScore: argv.minScore, refinedWeight: argv.refinedWeight });
     first = joinStages(first, storeWeightsAsHalf(model, (name) => keep.some((p) => name.startsWith(p))), kept);
     console.log(`refinement: crop ${settings.crop}, factor ${settings.factor}, min score ${kept.minScore}, refined weight ${kept.refinedWeight}`);
